@@ -1,0 +1,98 @@
+"""What differs between targets in configure, build and run (unix here; kvm and xen add theirs)."""
+import os
+
+from . import manifest as mf
+
+
+class TargetError(Exception):
+    pass
+
+
+def _err(msg):
+    from .cli import UserError
+    return UserError(msg)
+
+
+def check_prerequisites(target):
+    if target != "unix":
+        raise _err(f"target '{target}' is not available in this version of mirc yet")
+
+
+def meson_setup_args(target, tdir, root):
+    return []
+
+
+def meson_tail(target, m):
+    return ""
+
+
+def image_path(cfg):
+    return os.path.join(cfg["build"], cfg["name"])
+
+
+def block_file(m, d, settings, create=True):
+    """The absolute backing file of disk d, created (sparse) when missing and a size is given."""
+    path = settings.get("file")
+    if not path:
+        raise _err(f"disk '{d.name}': no file; set file = \"PATH\" in mirc.toml or pass --block {d.name}=FILE")
+    path = os.path.join(m.dir, path)
+    if not os.path.exists(path):
+        size = mf.parse_size(settings.get("size")) if settings.get("size") is not None else None
+        if not size or not create:
+            raise _err(f"disk '{d.name}': backing file {path} does not exist; create it "
+                       f"(truncate -s 16M {path}) or set size = \"16M\" in mirc.toml")
+        with open(path, "wb") as f:
+            f.truncate(size)
+    return path
+
+
+def _unix_net_spec(d, s):
+    mode = s.get("mode", "dgram")
+    if mode == "dgram":
+        if "local" not in s or "remote" not in s:
+            raise _err(f"net '{d.name}': dgram needs local and remote (HOST:PORT) in mirc.toml, or "
+                       f"--net {d.name}=dgram,local=127.0.0.1:5000,remote=127.0.0.1:5001")
+        spec = f"dgram,local={s['local']},remote={s['remote']}"
+    elif mode == "tap":
+        if "ifname" not in s:
+            raise _err(f"net '{d.name}': tap needs ifname in mirc.toml, or --net {d.name}=tap,ifname=tap0")
+        spec = f"tap,ifname={s['ifname']}"
+    else:
+        raise _err(f"net '{d.name}': mode '{mode}' is not available on unix (use dgram or tap)")
+    for k in ("mac", "mtu"):
+        if k in s:
+            spec += f",{k}={s[k]}"
+    return spec
+
+
+def _unix_block_spec(m, d, s):
+    spec = f"file={block_file(m, d, s)}"
+    if "sector-size" in s:
+        spec += f",sector-size={s['sector-size']}"
+    if s.get("read-only"):
+        spec += ",read-only=on"
+    return spec
+
+
+def run_command(cfg, m, img, over, a, app_args):
+    """(argv, decode) where decode maps the process's exit code to the app's status."""
+    target = cfg["target"]
+    cmd = [img]
+    if a.quiet:
+        cmd.append("--quiet")
+    for d in m.devices:
+        s = d.settings(target)
+        if d.name in over:
+            o = over[d.name]
+            if d.kind == "net":  # a new mode replaces the old one's keys; mac and mtu stay
+                s = {k: v for k, v in s.items() if k in ("mac", "mtu")}
+            s.update(o)
+        if d.kind == "net":
+            cmd.append(f"--net:{d.name}={_unix_net_spec(d, s)}")
+        else:
+            cmd.append(f"--block:{d.name}={_unix_block_spec(m, d, s)}")
+    cmd.append("--")
+    cmd += app_args
+    if a.gdb:
+        cmd = ["gdb", "-q", "--args"] + cmd
+    return cmd, lambda rc: rc
