@@ -13,10 +13,18 @@
 
 static uv_loop_t loop;
 static uv_timer_t wake;
+static int loop_ready;
 mirc_plat_set unix_ready;
 
 uv_loop_t *mirc_unix_loop(void)
 {
+    if (!loop_ready) {
+        if (uv_loop_init(&loop) != 0 || uv_timer_init(&loop, &wake) != 0) {
+            fprintf(stderr, "mirc: cannot initialise libuv\n");
+            exit(MIRC_EXIT_ABORT);
+        }
+        loop_ready = 1;
+    }
     return &loop;
 }
 
@@ -126,19 +134,20 @@ static void wake_cb(uv_timer_t *t)
 
 mirc_plat_set mirc_plat_yield(uint64_t deadline, mirc_plat_set interest)
 {
+    uv_loop_t *l = mirc_unix_loop();
     unix_ready = 0;
     unix_net_poll(interest);
     uint64_t now = mirc_plat_monotonic();
     if (deadline <= now) {
-        uv_run(&loop, UV_RUN_NOWAIT);
+        uv_run(l, UV_RUN_NOWAIT);
     } else {
         if (deadline != UINT64_MAX) {
             /* libuv counts milliseconds: round up so we never wake early and spin */
             uint64_t ms = (deadline - now + 999999) / 1000000;
-            uv_update_time(&loop);
+            uv_update_time(l);
             uv_timer_start(&wake, wake_cb, ms, 0);
         }
-        uv_run(&loop, UV_RUN_ONCE);
+        uv_run(l, UV_RUN_ONCE);
         uv_timer_stop(&wake);
     }
     return unix_ready & interest;
@@ -148,15 +157,4 @@ _Noreturn void mirc_plat_exit(int status)
 {
     fflush(stdout);
     exit(status);
-}
-
-int main(int argc, char **argv)
-{
-    if (uv_loop_init(&loop) != 0 || uv_timer_init(&loop, &wake) != 0) {
-        fprintf(stderr, "mirc: cannot initialise libuv\n");
-        return MIRC_EXIT_ABORT;
-    }
-    int status = mirc_rt_boot(argc, argv);
-    fflush(stdout);
-    return status;
 }

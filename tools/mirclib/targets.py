@@ -1,11 +1,12 @@
-"""What differs between targets in configure, build and run (unix here; kvm and xen add theirs)."""
+"""What differs between targets in configure, build and run.
+
+Each target is a module (unix here; kvm.py, xen.py) with the same five
+functions; the ones below dispatch to it. Shared helpers live here too.
+"""
+import importlib
 import os
 
 from . import manifest as mf
-
-
-class TargetError(Exception):
-    pass
 
 
 def _err(msg):
@@ -13,21 +14,38 @@ def _err(msg):
     return UserError(msg)
 
 
-def check_prerequisites(target):
-    if target != "unix":
+def _mod(target):
+    if target == "unix":
+        import sys
+        return sys.modules[__name__]
+    try:
+        return importlib.import_module(f".{target}", __package__)
+    except ImportError:
         raise _err(f"target '{target}' is not available in this version of mirc yet")
 
 
+def check_prerequisites(target):
+    """Raises UserError naming what to install when the target cannot be built here."""
+    m = _mod(target)
+    if m is not _mod("unix"):
+        m.check_prerequisites(target)
+
+
 def meson_setup_args(target, tdir, root):
-    return []
+    """Extra `meson setup` arguments (a cross file for freestanding targets)."""
+    m = _mod(target)
+    return [] if m is _mod("unix") else m.meson_setup_args(target, tdir, root)
 
 
 def meson_tail(target, m):
-    return ""
+    """Meson code appended to the generated project (e.g. stripping the image)."""
+    t = _mod(target)
+    return "" if t is _mod("unix") else t.meson_tail(target, m)
 
 
 def image_path(cfg):
-    return os.path.join(cfg["build"], cfg["name"])
+    t = _mod(cfg["target"])
+    return os.path.join(cfg["build"], cfg["name"]) if t is _mod("unix") else t.image_path(cfg)
 
 
 def block_file(m, d, settings, create=True):
@@ -74,19 +92,28 @@ def _unix_block_spec(m, d, s):
     return spec
 
 
-def run_command(cfg, m, img, over, a, app_args):
-    """(argv, decode) where decode maps the process's exit code to the app's status."""
-    target = cfg["target"]
-    cmd = [img]
-    if a.quiet:
-        cmd.append("--quiet")
+def device_settings(m, target, over):
+    """Each device with its settings for `target`, after `mirc run` overrides."""
+    out = []
     for d in m.devices:
         s = d.settings(target)
         if d.name in over:
-            o = over[d.name]
             if d.kind == "net":  # a new mode replaces the old one's keys; mac and mtu stay
                 s = {k: v for k, v in s.items() if k in ("mac", "mtu")}
-            s.update(o)
+            s.update(over[d.name])
+        out.append((d, s))
+    return out
+
+
+def run_command(cfg, m, img, over, a, app_args):
+    """(argv, decode) where decode maps the process's exit code to the app's status."""
+    target = cfg["target"]
+    if _mod(target) is not _mod("unix"):
+        return _mod(target).run_command(cfg, m, img, over, a, app_args)
+    cmd = [img]
+    if a.quiet:
+        cmd.append("--quiet")
+    for d, s in device_settings(m, target, over):
         if d.kind == "net":
             cmd.append(f"--net:{d.name}={_unix_net_spec(d, s)}")
         else:
