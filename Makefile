@@ -1,0 +1,16 @@
+# The README's two commands. Both run scripts/setup first (idempotent, fast
+# when everything is there); it installs Debian packages and fetches sources.
+.PHONY: check demo setup clean
+
+setup:
+	@scripts/setup
+
+check: setup
+	@tests/run
+
+demo: setup
+	@cd examples/clock && ../../tools/mirc configure -t unix && ../../tools/mirc build >/dev/null && \
+		../../tools/mirc run -- --ticks=5
+
+clean:
+	rm -rf build examples/*/_build tests/*/*/_build tests/*/_build
