@@ -4,9 +4,9 @@
 
 #include <stdint.h>
 
-#define MIRC_NS_PER_US 1000ull
-#define MIRC_NS_PER_MS 1000000ull
-#define MIRC_NS_PER_S 1000000000ull
+#define MIRC_NS_PER_US UINT64_C(1000)
+#define MIRC_NS_PER_MS UINT64_C(1000000)
+#define MIRC_NS_PER_S UINT64_C(1000000000)
 
 /*
  * Nanoseconds since an arbitrary point before boot. Never goes backwards and
