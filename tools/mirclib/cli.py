@@ -29,6 +29,10 @@ README.md ("mirc.toml") for every key.
 """
 
 
+# what -t accepts after configure: a target, or the sanitized unix build
+CONFIGS = mf.TARGETS + ("unix-asan",)
+
+
 class UserError(Exception):
     """Something the user can fix; printed as one line, exit status 2."""
 
@@ -103,7 +107,8 @@ def cmd_configure(appdir, argv):
         raise UserError("--sanitize is for the unix target (ASan and UBSan need a host process)")
     need("meson", "run scripts/setup from the mirc tree (or: apt-get install meson ninja-build)")
     targets.check_prerequisites(a.target)
-    tdir = os.path.join(build_root(appdir), a.target)
+    variant = a.target + ("-asan" if a.sanitize else "")
+    tdir = os.path.join(build_root(appdir), variant)
     src, bld = os.path.join(tdir, "src"), os.path.join(tdir, "build")
     shutil.rmtree(tdir, ignore_errors=True)
     os.makedirs(os.path.join(src, "subprojects"))
@@ -121,7 +126,7 @@ def cmd_configure(appdir, argv):
     with open(os.path.join(tdir, "mirc.json"), "w") as f:
         json.dump(cfg, f, indent=1)
     with open(os.path.join(build_root(appdir), "current"), "w") as f:
-        f.write(a.target + "\n")
+        f.write(variant + "\n")
     say(f"configured {m.name} for {a.target}{' (ASan+UBSan)' if a.sanitize else ''} in "
         f"{os.path.relpath(tdir)}; next: mirc build")
     return 0
@@ -141,7 +146,7 @@ def compile_app(cfg, quiet):
 
 def cmd_build(appdir, argv):
     p = argparse.ArgumentParser(prog="mirc build", description="Compile the configured app.")
-    p.add_argument("-t", "--target", choices=mf.TARGETS, help="default: the last configured")
+    p.add_argument("-t", "--target", choices=CONFIGS, help="default: the last configured")
     a = p.parse_args(argv)
     cfg = load_config(appdir, a.target)
     img = compile_app(cfg, quiet=True)
@@ -192,7 +197,7 @@ def cmd_run(appdir, argv):
     p = argparse.ArgumentParser(prog="mirc run", description=(
         "Run the configured app with the devices mirc.toml declares; exits with its status. "
         "Arguments after '--' go to mirc_main."))
-    p.add_argument("-t", "--target", choices=mf.TARGETS, help="default: the last configured")
+    p.add_argument("-t", "--target", choices=CONFIGS, help="default: the last configured")
     p.add_argument("-q", "--quiet", action="store_true", help="the runtime prints nothing of its own")
     p.add_argument("--net", action="append", metavar="NAME=SPEC",
                    help="attach NIC NAME: dgram,local=H:P,remote=H:P | tap,ifname=TAP | user (kvm)")

@@ -54,13 +54,23 @@ def block_file(m, d, settings, create=True):
     if not path:
         raise _err(f"disk '{d.name}': no file; set file = \"PATH\" in mirc.toml or pass --block {d.name}=FILE")
     path = os.path.join(m.dir, path)
+    ss = settings.get("sector-size", 512)
+    if not isinstance(ss, int) or ss < 512 or ss > 65536 or ss & (ss - 1):
+        raise _err(f"disk '{d.name}': sector-size {ss} is not a power of two from 512 to 65536")
     if not os.path.exists(path):
         size = mf.parse_size(settings.get("size")) if settings.get("size") is not None else None
         if not size or not create:
             raise _err(f"disk '{d.name}': backing file {path} does not exist; create it "
                        f"(truncate -s 16M {path}) or set size = \"16M\" in mirc.toml")
+        if size % ss:
+            raise _err(f"disk '{d.name}': size {size} is not a multiple of sector-size {ss}")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "wb") as f:
             f.truncate(size)
+    st = os.stat(path)
+    if st.st_size == 0 or st.st_size % ss:
+        raise _err(f"disk '{d.name}': {path} is {st.st_size} bytes, not a non-zero multiple of the "
+                   f"{ss}-byte sector size; resize it (truncate -s 16M {path})")
     return path
 
 
@@ -100,6 +110,8 @@ def device_settings(m, target, over):
         if d.name in over:
             if d.kind == "net":  # a new mode replaces the old one's keys; mac and mtu stay
                 s = {k: v for k, v in s.items() if k in ("mac", "mtu")}
+            elif "file" in over[d.name]:  # a file given at run time is not created
+                s.pop("size", None)
             s.update(over[d.name])
         out.append((d, s))
     return out
