@@ -170,8 +170,9 @@ def _check_block(c, table, keys):
                 c.fail(table, k, f"{v} is not a power of two from 512 to 65536")
         elif k == "read-only":
             c.want(table, k, v, bool, "true or false")
-    if "size" in keys and "sector-size" in keys and parse_size(keys["size"]) % keys["sector-size"]:
-        c.fail(table, "size", f"{keys['size']} is not a multiple of sector-size {keys['sector-size']}")
+    ss = keys.get("sector-size", 512)
+    if "size" in keys and parse_size(keys["size"]) % ss:
+        c.fail(table, "size", f"{keys['size']} is not a multiple of sector-size {ss}")
 
 
 def load(path):
@@ -191,8 +192,11 @@ def load(path):
         raise ManifestError(f"{shown}: not UTF-8 at byte {e.start}")
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
-        msg = re.sub(r"\s*\(at line.*\)", "", str(e))
-        where = f"{shown}:{m.group(1)}:{m.group(2)}" if m else shown
+        msg = re.sub(r"\s*\(at (line|end of document).*\)", "", str(e))
+        if m:
+            where = f"{shown}:{m.group(1)}:{m.group(2)}"
+        else:  # "at end of document": the last line
+            where = f"{shown}:{max(1, len(raw.decode('utf-8', 'replace').splitlines()))}"
         raise ManifestError(f"{where}: TOML syntax error: {msg}")
     c = _Checker(shown, text)
     appdir = os.path.dirname(path)
