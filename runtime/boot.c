@@ -158,7 +158,8 @@ static int parse_runtime_options(int argc, char **argv)
         mirc_status s = mirc_plat_option(argv[i]);
         if (s == MIRC_NOT_FOUND) {
             mirc_rt_print("mirc: unknown runtime option '%s'; arguments for the application go "
-                          "after '--'\n", argv[i]);
+                          "after '--'\n",
+                          argv[i]);
             return -1;
         }
         if (s != MIRC_OK)

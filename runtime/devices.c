@@ -26,7 +26,7 @@ mirc_status mirc_rt_devices_open(void)
                 return MIRC_TOO_BIG;
             }
             struct mirc_net *n = &nets[nnets];
-            *n = (struct mirc_net){.name = d->name};
+            *n = (struct mirc_net){ .name = d->name };
             s = mirc_plat_net_open(d->name, nnets, &h, &n->info);
             n->handle = h;
             if (s == MIRC_OK)
@@ -37,7 +37,7 @@ mirc_status mirc_rt_devices_open(void)
                 return MIRC_TOO_BIG;
             }
             struct mirc_block *b = &blocks[nblocks];
-            *b = (struct mirc_block){.name = d->name};
+            *b = (struct mirc_block){ .name = d->name };
             s = mirc_plat_block_open(d->name, nblocks, &h, &b->info);
             b->handle = h;
             if (s == MIRC_OK)

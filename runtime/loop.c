@@ -84,7 +84,7 @@ static void heap_insert(mirc_timer *t)
 
 void mirc_timer_init(mirc_timer *timer, mirc_timer_cb cb, void *ctx)
 {
-    *timer = (mirc_timer){.cb = cb, .ctx = ctx};
+    *timer = (mirc_timer){ .cb = cb, .ctx = ctx };
 }
 
 mirc_status mirc_timer_start_at(mirc_timer *timer, uint64_t deadline, uint64_t repeat)

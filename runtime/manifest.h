@@ -10,11 +10,11 @@ struct mirc_manifest_dev {
 };
 
 struct mirc_manifest {
-    const char *name;                      /* the unikernel's name, argv[0] */
+    const char *name; /* the unikernel's name, argv[0] */
     unsigned ndevs;
-    const struct mirc_manifest_dev *devs;  /* in manifest order */
+    const struct mirc_manifest_dev *devs; /* in manifest order */
     unsigned nargs;
-    const char *const *args;               /* default boot arguments */
+    const char *const *args; /* default boot arguments */
 };
 
 extern const struct mirc_manifest mirc_manifest;

@@ -8,7 +8,7 @@
 #include "mirc/mirc.h"
 #include "platform.h"
 
-#define MIRC_RT_NET_MAX 16
+#define MIRC_RT_NET_MAX   16
 #define MIRC_RT_BLOCK_MAX 16
 
 struct mirc_net {

@@ -6,7 +6,7 @@
 
 #define MIRC_NS_PER_US UINT64_C(1000)
 #define MIRC_NS_PER_MS UINT64_C(1000000)
-#define MIRC_NS_PER_S UINT64_C(1000000000)
+#define MIRC_NS_PER_S  UINT64_C(1000000000)
 
 /*
  * Nanoseconds since an arbitrary point before boot. Never goes backwards and

@@ -24,7 +24,7 @@
 int mirc_main(int argc, char **argv);
 
 #define MIRC_EXIT_ABORT 255
-#define MIRC_EXIT_MAX 126
+#define MIRC_EXIT_MAX   126
 
 /*
  * Ends the unikernel now with `status` (0..126), from anywhere, including a
@@ -41,7 +41,7 @@ _Noreturn void mirc_panic_at(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Panics with the failed expression when `cond` is false. Always compiled in. */
-#define MIRC_ASSERT(cond)                                                      \
+#define MIRC_ASSERT(cond)                                                                          \
     ((cond) ? (void)0 : mirc_panic_at(__FILE__, __LINE__, "assertion failed: %s", #cond))
 
 /*

@@ -21,8 +21,8 @@
  * frames may be waiting, and the callback reads until MIRC_AGAIN.
  */
 
-#define MIRC_NET_HDR_LEN 14      /* Ethernet header without VLAN tag */
-#define MIRC_NET_MTU_MAX 9000    /* largest MTU any backend offers */
+#define MIRC_NET_HDR_LEN 14   /* Ethernet header without VLAN tag */
+#define MIRC_NET_MTU_MAX 9000 /* largest MTU any backend offers */
 
 typedef struct mirc_net mirc_net; /* owned by the runtime, valid until exit */
 
@@ -32,10 +32,10 @@ typedef struct mirc_net_info {
 } mirc_net_info;
 
 typedef struct mirc_net_stats {
-    uint64_t rx_packets, rx_bytes;   /* frames handed to the application */
-    uint64_t tx_packets, tx_bytes;   /* frames accepted by the device */
-    uint64_t rx_dropped;             /* frames lost: too big for the caller's buffer */
-    uint64_t tx_dropped;             /* frames refused: too big, too small, device error */
+    uint64_t rx_packets, rx_bytes; /* frames handed to the application */
+    uint64_t tx_packets, tx_bytes; /* frames accepted by the device */
+    uint64_t rx_dropped;           /* frames lost: too big for the caller's buffer */
+    uint64_t tx_dropped;           /* frames refused: too big, too small, device error */
 } mirc_net_stats;
 
 /*

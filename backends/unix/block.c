@@ -32,7 +32,7 @@ int unix_block_add(const char *name, char *spec)
         return -1;
     }
     struct unix_block *d = &disks[ndisks];
-    *d = (struct unix_block){.name = (char *)name, .sector_size = 512, .fd = -1};
+    *d = (struct unix_block){ .name = (char *)name, .sector_size = 512, .fd = -1 };
     for (int i = 0; i < n; i++) {
         const char *k = kv[i].key, *v = kv[i].val;
         if (i == 0 && !*v) {
@@ -48,12 +48,12 @@ int unix_block_add(const char *name, char *spec)
                 return -1;
             }
             d->sector_size = (unsigned)ss;
-        } else if (strcmp(k, "read-only") == 0 &&
-                   (!strcmp(v, "on") || !strcmp(v, "off") || !*v)) {
+        } else if (strcmp(k, "read-only") == 0 && (!strcmp(v, "on") || !strcmp(v, "off") || !*v)) {
             d->read_only = strcmp(v, "off") != 0;
         } else {
             unix_err("disk '%s': unknown key '%s' (takes FILE or file=, sector-size=, "
-                     "read-only=on|off)", name, k);
+                     "read-only=on|off)",
+                     name, k);
             return -1;
         }
     }
@@ -75,7 +75,8 @@ mirc_status mirc_plat_block_open(const char *name, unsigned index, int *handle,
             d = &disks[i];
     if (!d) {
         unix_err("disk '%s' is not attached: start with --block:%s=FILE (mirc run does this from "
-                 "mirc.toml)", name, name);
+                 "mirc.toml)",
+                 name, name);
         return MIRC_NOT_FOUND;
     }
     if (d->fd < 0) {
@@ -92,8 +93,8 @@ mirc_status mirc_plat_block_open(const char *name, unsigned index, int *handle,
         }
         if (st.st_size == 0 || st.st_size % d->sector_size) {
             unix_err("disk '%s': '%s' is %lld bytes, not a non-zero multiple of the %u-byte "
-                     "sector size (resize it, e.g. truncate -s 16M %s)", name, d->file,
-                     (long long)st.st_size, d->sector_size, d->file);
+                     "sector size (resize it, e.g. truncate -s 16M %s)",
+                     name, d->file, (long long)st.st_size, d->sector_size, d->file);
             close(fd);
             return MIRC_IO;
         }

@@ -118,7 +118,8 @@ mirc_status mirc_plat_option(const char *opt)
         return MIRC_NO_MEMORY;
     char *eq = strchr(copy, '=');
     if (!eq || eq == copy || !eq[1]) {
-        unix_err("malformed option '%s': expected %sNAME=SPEC", opt, is_net ? "--net:" : "--block:");
+        unix_err("malformed option '%s': expected %sNAME=SPEC", opt,
+                 is_net ? "--net:" : "--block:");
         free(copy);
         return MIRC_INVALID;
     }

@@ -18,13 +18,13 @@
 
 struct unix_net {
     char *name;
-    char *spec;       /* as given, for messages */
-    int fd;           /* -1 until opened */
+    char *spec; /* as given, for messages */
+    int fd;     /* -1 until opened */
     int is_tap;
     uint8_t mac[6];
     int have_mac;
-    unsigned mtu;     /* 0: the host's (tap) or 1500 (dgram) */
-    char *ifname;     /* tap */
+    unsigned mtu;         /* 0: the host's (tap) or 1500 (dgram) */
+    char *ifname;         /* tap */
     char *local, *remote; /* dgram: HOST:PORT */
     uv_poll_t poll;
     int polling;
@@ -37,8 +37,7 @@ static int parse_mac(const char *s, uint8_t mac[6])
 {
     unsigned v[6];
     char end;
-    if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-               &end) != 6)
+    if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &end) != 6)
         return -1;
     for (int i = 0; i < 6; i++)
         mac[i] = (uint8_t)v[i];
@@ -56,9 +55,8 @@ int unix_net_add(const char *name, char *spec)
         return -1;
     }
     struct unix_net *d = &nets[nnets];
-    *d = (struct unix_net){.name = (char *)name, .spec = (char *)given, .fd = -1};
-    if (n < 1 || (strcmp(kv[0].key, "tap") != 0 && strcmp(kv[0].key, "dgram") != 0) ||
-        *kv[0].val) {
+    *d = (struct unix_net){ .name = (char *)name, .spec = (char *)given, .fd = -1 };
+    if (n < 1 || (strcmp(kv[0].key, "tap") != 0 && strcmp(kv[0].key, "dgram") != 0) || *kv[0].val) {
         unix_err("net '%s': spec '%s' must start with 'tap' or 'dgram'", name, given);
         return -1;
     }
@@ -87,7 +85,8 @@ int unix_net_add(const char *name, char *spec)
             d->mtu = (unsigned)m;
         } else {
             unix_err("net '%s': unknown or empty key '%s' in '%s' (tap takes ifname=, dgram takes "
-                     "local= and remote=; both take mac= and mtu=)", name, k, given);
+                     "local= and remote=; both take mac= and mtu=)",
+                     name, k, given);
             return -1;
         }
     }
@@ -114,8 +113,10 @@ static int resolve(const char *name, const char *hostport, struct sockaddr_stora
     }
     memcpy(host, hostport, (size_t)(colon - hostport));
     host[colon - hostport] = '\0';
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
-                             .ai_flags = AI_NUMERICSERV}, *res;
+    struct addrinfo hints = { .ai_family = AF_UNSPEC,
+                              .ai_socktype = SOCK_DGRAM,
+                              .ai_flags = AI_NUMERICSERV },
+                    *res;
     int r = getaddrinfo(host, colon + 1, &hints, &res);
     if (r != 0) {
         unix_err("net '%s': cannot resolve '%s': %s", name, hostport, gai_strerror(r));
@@ -143,8 +144,8 @@ static int open_dgram(struct unix_net *d)
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
     if (bind(fd, (struct sockaddr *)&la, llen) < 0) {
-        unix_err("net '%s': cannot bind %s: %s (is another unikernel using it?)", d->name,
-                 d->local, strerror(errno));
+        unix_err("net '%s': cannot bind %s: %s (is another unikernel using it?)", d->name, d->local,
+                 strerror(errno));
         close(fd);
         return -1;
     }
@@ -167,18 +168,18 @@ static int open_tap(struct unix_net *d)
         unix_err("net '%s': cannot open /dev/net/tun: %s", d->name, strerror(errno));
         return -1;
     }
-    struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI};
+    struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
     strncpy(ifr.ifr_name, d->ifname, IFNAMSIZ - 1);
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
         unix_err("net '%s': cannot attach tap '%s': %s (create it with 'ip tuntap add %s mode "
-                 "tap user $USER' and bring it up)", d->name, d->ifname, strerror(errno),
-                 d->ifname);
+                 "tap user $USER' and bring it up)",
+                 d->name, d->ifname, strerror(errno), d->ifname);
         close(fd);
         return -1;
     }
     if (!d->mtu) { /* honour the host side's MTU */
         int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        struct ifreq q = {0};
+        struct ifreq q = { 0 };
         strncpy(q.ifr_name, d->ifname, IFNAMSIZ - 1);
         if (s >= 0 && ioctl(s, SIOCGIFMTU, &q) == 0 && q.ifr_mtu >= 68 &&
             q.ifr_mtu <= MIRC_NET_MTU_MAX)
@@ -209,7 +210,8 @@ mirc_status mirc_plat_net_open(const char *name, unsigned index, int *handle, mi
             d = &nets[i];
     if (!d) {
         unix_err("net '%s' is not attached: start with --net:%s=dgram,local=H:P,remote=H:P or "
-                 "--net:%s=tap,ifname=TAP (mirc run does this from mirc.toml)", name, name, name);
+                 "--net:%s=tap,ifname=TAP (mirc run does this from mirc.toml)",
+                 name, name, name);
         return MIRC_NOT_FOUND;
     }
     if (d->fd < 0 && (d->is_tap ? open_tap(d) : open_dgram(d)) < 0)

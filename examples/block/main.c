@@ -70,6 +70,7 @@ int mirc_main(int argc, char **argv)
     if ((s = mirc_block_read(d, info.capacity, buf, info.sector_size)) != MIRC_RANGE)
         return fail("out-of-range check", s);
     printf("%s: wrote, flushed and verified %" PRIu64 " bytes (write %" PRIu64 " ms, read %" PRIu64
-           " ms)\n", name, info.capacity, (t1 - t0) / MIRC_NS_PER_MS, (t2 - t1) / MIRC_NS_PER_MS);
+           " ms)\n",
+           name, info.capacity, (t1 - t0) / MIRC_NS_PER_MS, (t2 - t1) / MIRC_NS_PER_MS);
     return 0;
 }

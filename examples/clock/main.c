@@ -30,7 +30,7 @@ static void say_time(mirc_timer *t, void *ctx)
 
 int mirc_main(int argc, char **argv)
 {
-    static struct speaker s = {.ticks = 10};
+    static struct speaker s = { .ticks = 10 };
     long interval_ms = 1000;
 
     for (int i = 1; i < argc; i++) {

@@ -60,12 +60,12 @@ static int arp(struct responder *r, size_t len)
     if (len < 14 + 28 || get16(a) != 1 || get16(a + 2) != 0x0800 || a[4] != 6 || a[5] != 4)
         return 0;
     if (get16(a + 6) != 1 || memcmp(a + 24, r->ip, 4) != 0)
-        return 1; /* a valid ARP frame, just not a request for us */
-    memcpy(r->frame, a + 8, 6);          /* to the sender */
+        return 1;               /* a valid ARP frame, just not a request for us */
+    memcpy(r->frame, a + 8, 6); /* to the sender */
     memcpy(r->frame + 6, r->info.mac, 6);
-    put16(a + 6, 2);                     /* reply */
-    memcpy(a + 18, a + 8, 10);           /* target = old sender (MAC + IP) */
-    memcpy(a + 8, r->info.mac, 6);       /* sender = us */
+    put16(a + 6, 2);               /* reply */
+    memcpy(a + 18, a + 8, 10);     /* target = old sender (MAC + IP) */
+    memcpy(a + 8, r->info.mac, 6); /* sender = us */
     memcpy(a + 14, r->ip, 4);
     send_frame(r, 14 + 28);
     r->arp_replies++;
@@ -183,8 +183,9 @@ int mirc_main(int argc, char **argv)
     }
     mirc_net_info_get(r.nic, &r.info);
     printf("netif: %s is %02x:%02x:%02x:%02x:%02x:%02x, mtu %u, answering ARP and ping for "
-           "%u.%u.%u.%u\n", nic, r.info.mac[0], r.info.mac[1], r.info.mac[2], r.info.mac[3],
-           r.info.mac[4], r.info.mac[5], r.info.mtu, r.ip[0], r.ip[1], r.ip[2], r.ip[3]);
+           "%u.%u.%u.%u\n",
+           nic, r.info.mac[0], r.info.mac[1], r.info.mac[2], r.info.mac[3], r.info.mac[4],
+           r.info.mac[5], r.info.mtu, r.ip[0], r.ip[1], r.ip[2], r.ip[3]);
     fflush(stdout);
     mirc_net_on_ready(r.nic, on_frames, &r);
     mirc_loop_run();

@@ -30,7 +30,7 @@ void fake_attach_disk(int i, uint64_t capacity, uint32_t sector_size, int read_o
 {
     struct fake_disk *d = &fake.disks[i];
     d->attached = 1;
-    d->info = (mirc_block_info){capacity, sector_size, read_only};
+    d->info = (mirc_block_info){ capacity, sector_size, read_only };
     d->data = calloc(1, capacity);
 }
 
@@ -193,7 +193,9 @@ _Noreturn void mirc_plat_exit(int status)
 
 /* The manifest the runtime tests boot with; tests may point it elsewhere. */
 static const struct mirc_manifest_dev test_devs[] = {
-    {"net0", MIRC_DEV_NET}, {"net1", MIRC_DEV_NET}, {"disk0", MIRC_DEV_BLOCK},
+    { "net0", MIRC_DEV_NET },
+    { "net1", MIRC_DEV_NET },
+    { "disk0", MIRC_DEV_BLOCK },
 };
-static const char *const test_args[] = {"--default=1"};
-const struct mirc_manifest mirc_manifest = {"testapp", 3, test_devs, 1, test_args};
+static const char *const test_args[] = { "--default=1" };
+const struct mirc_manifest mirc_manifest = { "testapp", 3, test_devs, 1, test_args };

@@ -8,7 +8,7 @@
 
 #include "platform.h"
 
-#define FAKE_NETS 4
+#define FAKE_NETS  4
 #define FAKE_DISKS 4
 #define FAKE_QUEUE 64
 
@@ -34,7 +34,7 @@ struct fake_disk {
 };
 
 struct fake {
-    uint64_t now;           /* simulated monotonic ns */
+    uint64_t now; /* simulated monotonic ns */
     uint64_t yields;
     mirc_plat_set last_interest;
     char console[65536];
@@ -42,7 +42,11 @@ struct fake {
     struct fake_net nets[FAKE_NETS];
     struct fake_disk disks[FAKE_DISKS];
     /* frames that arrive on nets[i] when the clock passes `at` */
-    struct { uint64_t at; int net; struct fake_frame f; } sched[16];
+    struct {
+        uint64_t at;
+        int net;
+        struct fake_frame f;
+    } sched[16];
     int nsched;
     jmp_buf *exit_jmp;
     int exit_status;

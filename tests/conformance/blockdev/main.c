@@ -34,8 +34,8 @@ static int info(void)
         mirc_block_info in;
         snprintf(name, sizeof name, "disk%d", i);
         mirc_block_info_get(disk(name), &in);
-        printf("%s: capacity %" PRIu64 " sector %" PRIu32 "%s\n", name, in.capacity,
-               in.sector_size, in.read_only ? " read-only" : "");
+        printf("%s: capacity %" PRIu64 " sector %" PRIu32 "%s\n", name, in.capacity, in.sector_size,
+               in.read_only ? " read-only" : "");
     }
     return 0;
 }
@@ -47,9 +47,14 @@ static int pattern(const char *name)
     mirc_block_info in;
     mirc_block_info_get(d, &in);
     uint64_t ss = in.sector_size, n = in.capacity / ss;
-    struct { uint64_t off; size_t len; } at[] = {
-        {0, ss}, {(n / 2) * ss, ss}, {(n - 1) * ss, ss},
-        {ss * 3, sizeof buf < 64 * ss ? sizeof buf : 64 * ss}, /* multi-sector */
+    struct {
+        uint64_t off;
+        size_t len;
+    } at[] = {
+        { 0, ss },
+        { (n / 2) * ss, ss },
+        { (n - 1) * ss, ss },
+        { ss * 3, sizeof buf < 64 * ss ? sizeof buf : 64 * ss }, /* multi-sector */
     };
     for (unsigned i = 0; i < 4; i++) {
         fill(want, at[i].len, at[i].off, 77 + i);
@@ -136,12 +141,12 @@ static int all(void)
             if (in.read_only)
                 continue;
             memset(want, 'A' + i, in.sector_size);
-            if (pass == 0 && mirc_block_write(d, in.capacity - in.sector_size, want,
-                                              in.sector_size) != MIRC_OK)
+            if (pass == 0 &&
+                mirc_block_write(d, in.capacity - in.sector_size, want, in.sector_size) != MIRC_OK)
                 return 1;
-            if (pass == 1 && (mirc_block_read(d, in.capacity - in.sector_size, buf,
-                                              in.sector_size) != MIRC_OK ||
-                              memcmp(buf, want, in.sector_size) != 0)) {
+            if (pass == 1 &&
+                (mirc_block_read(d, in.capacity - in.sector_size, buf, in.sector_size) != MIRC_OK ||
+                 memcmp(buf, want, in.sector_size) != 0)) {
                 printf("%s holds another disk's data\n", name);
                 return 1;
             }

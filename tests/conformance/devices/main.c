@@ -8,7 +8,7 @@ int mirc_main(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    const char *names[] = {"net0", "net1", "net2", "net3"};
+    const char *names[] = { "net0", "net1", "net2", "net3" };
     for (int i = 0; i < 4; i++) {
         mirc_net *n;
         mirc_net_info in;

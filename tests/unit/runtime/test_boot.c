@@ -47,7 +47,7 @@ static const char *console(void)
 
 Test(boot, app_gets_name_then_manifest_defaults_then_boot_arguments_unchanged)
 {
-    char *argv[] = {"img", "--fake-ok", "--", "a b", "", "--x=\"q\"", NULL};
+    char *argv[] = { "img", "--fake-ok", "--", "a b", "", "--x=\"q\"", NULL };
     cr_assert_eq(boot(argv), 0);
     cr_assert_eq(seen_argc, 5);
     cr_assert_str_eq(seen[0], "testapp");
@@ -59,7 +59,7 @@ Test(boot, app_gets_name_then_manifest_defaults_then_boot_arguments_unchanged)
 
 Test(boot, without_separator_every_argument_is_the_apps)
 {
-    char *argv[] = {"img", "--ipv4=10.0.0.2/24", "x", NULL};
+    char *argv[] = { "img", "--ipv4=10.0.0.2/24", "x", NULL };
     cr_assert_eq(boot(argv), 0);
     cr_assert_eq(seen_argc, 4);
     cr_assert_str_eq(seen[2], "--ipv4=10.0.0.2/24");
@@ -67,7 +67,7 @@ Test(boot, without_separator_every_argument_is_the_apps)
 
 Test(boot, unknown_runtime_option_aborts_with_advice)
 {
-    char *argv[] = {"img", "--bogus", "--", NULL};
+    char *argv[] = { "img", "--bogus", "--", NULL };
     cr_assert_eq(boot(argv), MIRC_EXIT_ABORT);
     cr_assert(strstr(console(), "unknown runtime option '--bogus'"), "%s", console());
     cr_assert_eq(seen_argc, 0, "mirc_main must not run");
@@ -89,7 +89,7 @@ static int ret300(int argc, char **argv)
 
 Test(boot, exit_status_is_the_return_value_and_runtime_lines_are_printed)
 {
-    char *argv[] = {"img", NULL};
+    char *argv[] = { "img", NULL };
     app = ret42;
     cr_assert_eq(boot(argv), 42);
     cr_assert(strstr(console(), "mirc: testapp on test, 3 devices\n"), "%s", console());
@@ -98,7 +98,7 @@ Test(boot, exit_status_is_the_return_value_and_runtime_lines_are_printed)
 
 Test(boot, quiet_mode_prints_nothing_of_the_runtimes)
 {
-    char *argv[] = {"img", "--quiet", "--", NULL};
+    char *argv[] = { "img", "--quiet", "--", NULL };
     app = ret42;
     cr_assert_eq(boot(argv), 42);
     cr_assert_eq(fake.console_len, 0, "printed: %s", console());
@@ -108,7 +108,7 @@ Test(boot, quiet_mode_prints_nothing_of_the_runtimes)
 
 Test(boot, out_of_range_exit_status_becomes_abort_with_a_message)
 {
-    char *argv[] = {"img", "--quiet", "--", NULL};
+    char *argv[] = { "img", "--quiet", "--", NULL };
     app = ret300;
     cr_assert_eq(boot(argv), MIRC_EXIT_ABORT);
     cr_assert(strstr(console(), "returned 300"), "%s", console());

@@ -12,15 +12,15 @@ static int split(const char *in, char **argv, int max, char *buf)
     return s == MIRC_OK ? argc : -(int)s;
 }
 
-#define EXPECT(in, ...)                                                                    \
-    do {                                                                                   \
-        const char *want[] = {__VA_ARGS__};                                                \
-        int n = (int)(sizeof want / sizeof *want);                                         \
-        char buf[256], *argv[16];                                                          \
-        cr_assert_eq(split(in, argv, 16, buf), n, "word count for <%s>", in);              \
-        for (int i = 0; i < n; i++)                                                        \
-            cr_assert_str_eq(argv[i], want[i], "word %d of <%s>", i, in);                  \
-        cr_assert_null(argv[n]);                                                           \
+#define EXPECT(in, ...)                                                                            \
+    do {                                                                                           \
+        const char *want[] = { __VA_ARGS__ };                                                      \
+        int n = (int)(sizeof want / sizeof *want);                                                 \
+        char buf[256], *argv[16];                                                                  \
+        cr_assert_eq(split(in, argv, 16, buf), n, "word count for <%s>", in);                      \
+        for (int i = 0; i < n; i++)                                                                \
+            cr_assert_str_eq(argv[i], want[i], "word %d of <%s>", i, in);                          \
+        cr_assert_null(argv[n]);                                                                   \
     } while (0)
 
 Test(cmdline, splits_on_blanks_and_ignores_runs_of_them)

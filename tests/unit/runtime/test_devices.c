@@ -48,7 +48,7 @@ Test(devices, net_info_reports_mac_and_mtu)
 Test(devices, net_write_checks_length_and_counts)
 {
     mirc_net *n;
-    unsigned char frame[1514 + 1] = {0};
+    unsigned char frame[1514 + 1] = { 0 };
     mirc_net_stats st;
     mirc_net_acquire("net0", &n);
     cr_assert_eq(mirc_net_write(n, frame, 13), MIRC_INVALID);
@@ -107,7 +107,7 @@ Test(devices, readiness_callbacks_dispatch_per_nic)
 {
     mirc_net *a, *b;
     static int ia = 0, ib = 1;
-    unsigned char frame[60] = {0};
+    unsigned char frame[60] = { 0 };
     mirc_net_acquire("net0", &a);
     mirc_net_acquire("net1", &b);
     ready_calls[0] = ready_calls[1] = 0;
@@ -134,7 +134,7 @@ Test(devices, block_round_trip_at_first_middle_and_last_sector)
     mirc_block_info_get(d, &info);
     cr_assert_eq(info.capacity, 64 * 1024);
     cr_assert_eq(info.sector_size, 512);
-    uint64_t offs[] = {0, 32 * 1024, info.capacity - sizeof w};
+    uint64_t offs[] = { 0, 32 * 1024, info.capacity - sizeof w };
     for (int i = 0; i < 3; i++) {
         memset(w, 0xa0 + i, sizeof w);
         cr_assert_eq(mirc_block_write(d, offs[i], w, sizeof w), MIRC_OK);
@@ -167,7 +167,7 @@ Test(devices, block_rejects_misaligned_and_out_of_range_requests)
 Test(devices, block_read_only_refuses_writes)
 {
     mirc_block *d;
-    unsigned char buf[512] = {1};
+    unsigned char buf[512] = { 1 };
     fake.disks[0].info.read_only = 1;
     fake_reset();
     fake_attach_disk(0, 4096, 4096, 1);

@@ -32,7 +32,7 @@ static void record_cb(mirc_timer *t, void *ctx)
 
 Test(loop, timer_fires_once_at_its_deadline)
 {
-    struct rec r = {.id = 1};
+    struct rec r = { .id = 1 };
     uint64_t start = fake.now;
     mirc_timer_init(&r.t, record_cb, &r);
     cr_assert_eq(mirc_timer_start(&r.t, 5 * MIRC_NS_PER_MS, 0), MIRC_OK);
@@ -50,7 +50,7 @@ Test(loop, thousands_of_timers_fire_in_deadline_order_ties_in_start_order)
     srand(42);
     norder = 0;
     for (int i = 0; i < N; i++) {
-        r[i] = (struct rec){.id = i};
+        r[i] = (struct rec){ .id = i };
         mirc_timer_init(&r[i].t, record_cb, &r[i]);
         mirc_timer_start(&r[i].t, (uint64_t)(rand() % 500) * MIRC_NS_PER_MS, 0);
     }
@@ -73,13 +73,13 @@ Test(loop, stopping_half_of_many_timers_keeps_the_rest_in_order)
     srand(7);
     norder = 0;
     for (int i = 0; i < N; i++) {
-        r[i] = (struct rec){.id = i};
+        r[i] = (struct rec){ .id = i };
         mirc_timer_init(&r[i].t, record_cb, &r[i]);
         mirc_timer_start(&r[i].t, (uint64_t)(rand() % 1000) * MIRC_NS_PER_US, 0);
     }
     for (int i = 0; i < N; i += 2)
         mirc_timer_stop(&r[i].t);
-    mirc_timer_stop(&r[0].t); /* idempotent */
+    mirc_timer_stop(&r[0].t);      /* idempotent */
     for (int i = 1; i < N; i += 6) /* restarting moves a timer */
         mirc_timer_start(&r[i].t, 2 * MIRC_NS_PER_MS, 0);
     mirc_loop_run();
@@ -118,7 +118,7 @@ static int mirc_timer_run_once_then_no_work(struct periodic *p)
 
 Test(loop, periodic_timer_does_not_drift)
 {
-    struct periodic p = {.stop_after = 5, .work = 3 * MIRC_NS_PER_MS};
+    struct periodic p = { .stop_after = 5, .work = 3 * MIRC_NS_PER_MS };
     uint64_t start = fake.now;
     mirc_timer_init(&p.t, periodic_cb, &p);
     mirc_timer_start(&p.t, MIRC_NS_PER_S, MIRC_NS_PER_S);
@@ -130,7 +130,7 @@ Test(loop, periodic_timer_does_not_drift)
 
 Test(loop, periodic_timer_skips_missed_periods)
 {
-    struct periodic p = {.stop_after = 4, .work = 2500 * MIRC_NS_PER_MS};
+    struct periodic p = { .stop_after = 4, .work = 2500 * MIRC_NS_PER_MS };
     uint64_t start = fake.now;
     mirc_timer_init(&p.t, periodic_cb, &p);
     mirc_timer_start(&p.t, MIRC_NS_PER_S, MIRC_NS_PER_S);
@@ -200,14 +200,14 @@ Test(loop, run_from_inside_a_callback_is_refused)
 
 Test(loop, uninitialised_timer_is_rejected)
 {
-    mirc_timer t = {0};
+    mirc_timer t = { 0 };
     cr_assert_eq(mirc_timer_start(&t, 1, 0), MIRC_INVALID);
     cr_assert_eq(mirc_timer_start(NULL, 1, 0), MIRC_INVALID);
 }
 
 Test(loop, huge_timeout_saturates_instead_of_wrapping)
 {
-    struct rec r = {.id = 1}, s = {.id = 2};
+    struct rec r = { .id = 1 }, s = { .id = 2 };
     mirc_timer_init(&r.t, record_cb, &r);
     mirc_timer_init(&s.t, record_cb, &s);
     mirc_timer_start(&r.t, UINT64_MAX, 0);

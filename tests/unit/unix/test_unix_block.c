@@ -95,7 +95,7 @@ Test(unix_block, sector_size_must_be_a_power_of_two_of_at_least_512)
     const char *out;
     char spec[200];
     make_file("b.img", 1 << 16);
-    const char *bad[] = {"256", "1000", "0", "x", "131072"};
+    const char *bad[] = { "256", "1000", "0", "x", "131072" };
     for (unsigned i = 0; i < sizeof bad / sizeof *bad; i++) {
         snprintf(spec, sizeof spec, "%s,sector-size=%s", path, bad[i]);
         cr_assert_eq(attach("b", spec, &h, &info, &out), MIRC_INVALID, "sector-size=%s", bad[i]);
@@ -125,7 +125,7 @@ Test(unix_block, read_only_disk_refuses_writes)
     int h;
     mirc_block_info info;
     const char *out;
-    char spec[200], buf[512] = {0};
+    char spec[200], buf[512] = { 0 };
     make_file("ro.img", 4096);
     snprintf(spec, sizeof spec, "file=%s,read-only=on", path);
     cr_assert_eq(attach("ro", spec, &h, &info, &out), MIRC_OK, "%s", out);

@@ -23,10 +23,13 @@ Test(unix_net, two_dgram_nics_exchange_whole_frames)
     int a, b;
     mirc_net_info ia, ib;
     const char *out;
-    cr_assert_eq(attach("a", "dgram,local=127.0.0.1:47001,remote=127.0.0.1:47002,mac=02:00:00:00:00:0a",
-                        &a, &ia, &out), MIRC_OK, "%s", out);
-    cr_assert_eq(attach("b", "dgram,local=127.0.0.1:47002,remote=127.0.0.1:47001,mtu=9000", &b, &ib,
-                        &out), MIRC_OK, "%s", out);
+    cr_assert_eq(attach("a",
+                        "dgram,local=127.0.0.1:47001,remote=127.0.0.1:47002,mac=02:00:00:00:00:0a",
+                        &a, &ia, &out),
+                 MIRC_OK, "%s", out);
+    cr_assert_eq(
+        attach("b", "dgram,local=127.0.0.1:47002,remote=127.0.0.1:47001,mtu=9000", &b, &ib, &out),
+        MIRC_OK, "%s", out);
     cr_assert_eq(memcmp(ia.mac, "\x02\0\0\0\0\x0a", 6), 0);
     cr_assert_eq(ia.mtu, 1500);
     cr_assert_eq(ib.mtu, 9000);
@@ -92,9 +95,11 @@ Test(unix_net, a_port_in_use_is_reported)
     int a, b;
     mirc_net_info info;
     const char *out;
-    cr_assert_eq(attach("p1", "dgram,local=127.0.0.1:47011,remote=127.0.0.1:47012", &a, &info, &out),
-                 MIRC_OK, "%s", out);
-    cr_assert_eq(attach("p2", "dgram,local=127.0.0.1:47011,remote=127.0.0.1:47013", &b, &info, &out),
-                 MIRC_IO);
+    cr_assert_eq(
+        attach("p1", "dgram,local=127.0.0.1:47011,remote=127.0.0.1:47012", &a, &info, &out),
+        MIRC_OK, "%s", out);
+    cr_assert_eq(
+        attach("p2", "dgram,local=127.0.0.1:47011,remote=127.0.0.1:47013", &b, &info, &out),
+        MIRC_IO);
     cr_assert(strstr(out, "cannot bind 127.0.0.1:47011"), "%s", out);
 }
