@@ -9,8 +9,7 @@ check: setup
 	@tests/run
 
 demo: setup
-	@cd examples/clock && ../../tools/mirc configure -t unix && ../../tools/mirc build >/dev/null && \
-		../../tools/mirc run -- --ticks=5
+	@tools/mirc configure -t unix && tools/mirc build >/dev/null && tools/mirc run
 
 clean:
-	rm -rf build examples/*/_build tests/*/*/_build tests/*/_build
+	rm -rf build _build examples/*/_build tests/*/*/_build tests/*/_build
