@@ -95,6 +95,16 @@ mirc_status mirc_net_acquire(const char *name, mirc_net **out)
     return MIRC_NOT_FOUND;
 }
 
+mirc_status mirc_net_acquire_index(unsigned index, mirc_net **out)
+{
+    if (!out)
+        return MIRC_INVALID;
+    if (index >= nnets)
+        return MIRC_NOT_FOUND;
+    *out = &nets[index];
+    return MIRC_OK;
+}
+
 mirc_status mirc_net_info_get(mirc_net *net, mirc_net_info *info)
 {
     if (!net || !info)

@@ -4,6 +4,7 @@
 static mirc_timer *heap;  /* root: the earliest (deadline, seq) */
 static uint64_t next_seq; /* start order, for deadline ties */
 static int running, stopping;
+static unsigned refs; /* mirc_loop_ref() minus mirc_loop_unref() */
 static uint64_t iterations;
 
 static int before(const mirc_timer *a, const mirc_timer *b)
@@ -153,7 +154,7 @@ mirc_status mirc_loop_run(void)
     for (;;) {
         run_timers(mirc_plat_monotonic());
         mirc_plat_set interest = mirc_rt_net_interest();
-        if (stopping || (!heap && !interest))
+        if (stopping || (!heap && !interest && !refs))
             break;
         mirc_plat_set ready = mirc_plat_yield(heap ? heap->deadline : UINT64_MAX, interest);
         iterations++;
@@ -171,6 +172,18 @@ void mirc_loop_stop(void)
     stopping = 1;
 }
 
+void mirc_loop_ref(void)
+{
+    refs++;
+}
+
+void mirc_loop_unref(void)
+{
+    if (refs == 0)
+        mirc_panic("mirc_loop_unref without a matching mirc_loop_ref");
+    refs--;
+}
+
 uint64_t mirc_loop_iterations(void)
 {
     return iterations;
@@ -181,5 +194,6 @@ void mirc_rt_loop_reset(void)
     heap = NULL;
     next_seq = 0;
     running = stopping = 0;
+    refs = 0;
     iterations = 0;
 }

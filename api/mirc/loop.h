@@ -9,7 +9,7 @@
 /*
  * The loop runs timers and NIC readiness callbacks (mirc_net_on_ready) until
  * mirc_loop_stop() is called or nothing is left that could ever call back:
- * no active timer and no readiness callback. Between events the unikernel
+ * no active timer, no readiness callback and no reference (mirc_loop_ref). Between events the unikernel
  * sleeps (halts the CPU on kvm and xen, blocks in epoll on unix).
  *
  * Timers are handles the caller allocates and owns, like libuv's: the runtime
@@ -64,6 +64,18 @@ mirc_status mirc_loop_run(void);
 
 /* Makes mirc_loop_run return after the callback that called this one. */
 void mirc_loop_stop(void);
+
+/*
+ * Keeps mirc_loop_run from returning for lack of work while a library waits
+ * for events the loop cannot see itself: on unix, the socket stack's host
+ * sockets, whose libuv callbacks run inside the platform's yield. Each
+ * mirc_loop_ref() must be balanced by one mirc_loop_unref(); while the count
+ * is above zero the loop sleeps in yield even with no timer and no NIC
+ * callback. Does not block. Unbalanced unref is a broken invariant and
+ * panics.
+ */
+void mirc_loop_ref(void);
+void mirc_loop_unref(void);
 
 /* The number of loop iterations so far (each yield to the platform is one). */
 uint64_t mirc_loop_iterations(void);

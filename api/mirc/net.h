@@ -47,6 +47,16 @@ typedef struct mirc_net_stats {
  */
 mirc_status mirc_net_acquire(const char *name, mirc_net **out);
 
+/*
+ * Stores the index-th NIC of the manifest (0-based, in manifest order) in
+ * *out, for code that serves every NIC without knowing their names (a TCP/IP
+ * stack). The same NIC gives the same handle as mirc_net_acquire.
+ *
+ * Returns MIRC_OK, MIRC_INVALID (out is NULL) or MIRC_NOT_FOUND (the manifest
+ * declares index NICs or fewer).
+ */
+mirc_status mirc_net_acquire_index(unsigned index, mirc_net **out);
+
 /* Fills *info. Returns MIRC_OK or MIRC_INVALID (NULL argument). */
 mirc_status mirc_net_info_get(mirc_net *net, mirc_net_info *info);
 

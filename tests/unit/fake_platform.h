@@ -48,6 +48,9 @@ struct fake {
         struct fake_frame f;
     } sched[16];
     int nsched;
+    /* called instead of aborting when yield would sleep forever (no deadline):
+     * stands for events the loop cannot see, like the socket stack's sockets */
+    void (*idle_hook)(void);
     jmp_buf *exit_jmp;
     int exit_status;
 };
