@@ -9,8 +9,9 @@
 /*
  * The loop runs timers and NIC readiness callbacks (mirc_net_on_ready) until
  * mirc_loop_stop() is called or nothing is left that could ever call back:
- * no active timer, no readiness callback and no reference (mirc_loop_ref). Between events the unikernel
- * sleeps (halts the CPU on kvm and xen, blocks in epoll on unix).
+ * no active timer, no readiness callback and no reference (mirc_loop_ref).
+ * Between events the unikernel sleeps (halts the CPU on kvm and xen, blocks
+ * in epoll on unix).
  *
  * Timers are handles the caller allocates and owns, like libuv's: the runtime
  * never allocates for them, and thousands of active timers cost O(log n) per
