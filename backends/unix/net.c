@@ -197,7 +197,10 @@ static void poll_cb(uv_poll_t *p, int status, int events)
 {
     struct unix_net *d = p->data;
     (void)events;
-    (void)status; /* on error the read reports it */
+    /* on POLLERR (a dgram peer not listening yet: ECONNREFUSED) libuv stops the watcher
+     * itself; let the next yield start it again. The read drains and reports the error. */
+    if (status < 0)
+        d->polling = 0;
     unix_ready |= (mirc_plat_set)1 << (d - nets);
 }
 
