@@ -204,7 +204,10 @@ def cmd_run(appdir, argv):
     p.add_argument("--block", action="append", metavar="NAME=SPEC",
                    help="attach disk NAME: FILE[,sector-size=N][,read-only=on]")
     p.add_argument("-p", "--publish", action="append", default=[], metavar="HOST:GUEST",
-                   help="kvm user networking: forward host port to guest port")
+                   help="kvm user networking: forward host port to guest port; unix socket "
+                   "stack: the app's port GUEST listens on host port HOST")
+    p.add_argument("--stack", choices=mf.STACKS,
+                   help="unix, apps using libs/tcpip: lwIP over the NICs (default) or the host's sockets")
     p.add_argument("--gdb", action="store_true",
                    help="unix: run under gdb; kvm: wait for a debugger on QEMU's gdb stub (:1234)")
     p.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
@@ -212,6 +215,8 @@ def cmd_run(appdir, argv):
     a = p.parse_args(argv)
     cfg = load_config(appdir, a.target)
     m = mf.load(os.path.join(appdir, "mirc.toml"))
+    if a.stack and cfg["target"] != "unix":
+        raise UserError(f"--stack is for the unix target; {cfg['target']} always runs lwIP")
     over = device_overrides(m, a.net, a.block)
     img = targets.image_path(cfg) if a.no_build or a.dry_run else compile_app(cfg, quiet=True)
     cmd, decode = targets.run_command(cfg, m, img, over, a, app_args)

@@ -6,7 +6,8 @@ import tomllib
 from dataclasses import dataclass, field
 
 TARGETS = ("unix", "kvm", "xen")
-LIBS = ()  # portable libraries under libs/ that a manifest may name
+LIBS = ("tcpip",)  # portable libraries under libs/ that a manifest may name
+STACKS = ("lwip", "socket")  # [target.unix] stack: libs/tcpip over NICs, or on host sockets
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 DEV_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,30}$")
 NET_MODES = {"unix": ("dgram", "tap"), "kvm": ("user", "tap", "dgram"), "xen": ("bridge",)}
@@ -112,7 +113,7 @@ class _Checker:
 NET_KEYS = {"kind", "mode", "local", "remote", "ifname", "mac", "mtu", "hostfwd", "bridge"}
 BLOCK_KEYS = {"kind", "file", "size", "sector-size", "read-only"}
 TARGET_KEYS = {
-    "unix": set(),
+    "unix": {"stack"},
     "kvm": {"memory", "machine", "accel", "cpu"},
     "xen": {"memory"},
 }
@@ -283,6 +284,11 @@ def load(path):
                 c.fail(f"target.{t}", k, f"'{v}' is not one of auto, kvm, tcg")
             elif k == "cpu":
                 c.want(f"target.{t}", k, v, str, "a QEMU CPU model")
+            elif k == "stack":
+                if v not in STACKS:
+                    c.fail(f"target.{t}", k, f"'{v}' is not one of {', '.join(STACKS)}")
+                if "tcpip" not in libs:
+                    c.fail(f"target.{t}", k, "needs libs = [\"tcpip\"]")
         targets[t] = dict(opts)
 
     return Manifest(path, appdir, name, sources, libs, args, cflags, devices, targets)

@@ -5,6 +5,7 @@ functions; the ones below dispatch to it. Shared helpers live here too.
 """
 import importlib
 import os
+import re
 
 from . import manifest as mf
 
@@ -117,6 +118,26 @@ def device_settings(m, target, over):
     return out
 
 
+def _unix_stack(m, a):
+    """(stack, boot arguments for libs/tcpip) from `mirc run --stack/-p` and [target.unix] stack."""
+    stack = getattr(a, "stack", None) or m.targets["unix"].get("stack", "lwip")
+    publish = getattr(a, "publish", None) or []
+    if "tcpip" not in m.libs:
+        if getattr(a, "stack", None) or publish:
+            raise _err("--stack and -p on unix are for apps using libs/tcpip (libs = [\"tcpip\"])")
+        return None, []
+    args = [f"--stack={stack}"]
+    for p in publish:
+        mm = re.fullmatch(r"(?:tcp:|udp:)?(\d{1,5}):(\d{1,5})", p)
+        if not mm or not all(0 < int(x) < 65536 for x in mm.groups()):
+            raise _err(f"-p {p}: expected HOSTPORT:PORT, e.g. -p 8080:80")
+        if stack != "socket":
+            raise _err(f"-p {p}: on unix, ports are published by the socket stack (--stack=socket); "
+                       "with lwIP over tap the host reaches the unikernel at its own address")
+        args.append(f"--publish={mm.group(1)}:{mm.group(2)}")
+    return stack, args
+
+
 def run_command(cfg, m, img, over, a, app_args):
     """(argv, decode) where decode maps the process's exit code to the app's status."""
     target = cfg["target"]
@@ -125,13 +146,17 @@ def run_command(cfg, m, img, over, a, app_args):
     cmd = [img]
     if a.quiet:
         cmd.append("--quiet")
+    stack, tcpip_args = _unix_stack(m, a)
     for d, s in device_settings(m, target, over):
-        if d.kind == "net":
+        if d.kind == "net" and stack == "socket":
+            # the socket stack never touches the NICs: attach them to nothing (UDP on loopback)
+            cmd.append(f"--net:{d.name}=dgram,local=127.0.0.1:0,remote=127.0.0.1:9")
+        elif d.kind == "net":
             cmd.append(f"--net:{d.name}={_unix_net_spec(d, s)}")
         else:
             cmd.append(f"--block:{d.name}={_unix_block_spec(m, d, s)}")
     cmd.append("--")
-    cmd += app_args
+    cmd += tcpip_args + app_args
     if a.gdb:
         cmd = ["gdb", "-q", "--args"] + cmd
     return cmd, lambda rc: rc

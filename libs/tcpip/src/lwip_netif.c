@@ -1,0 +1,449 @@
+/* libs/tcpip/src/lwip_netif.c: lwIP on mirc: one netif per NIC, frames via mirc/net.h, timers on
+ * the loop. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lwip/dhcp.h"
+#include "lwip/dns.h"
+#include "lwip/etharp.h"
+#include "lwip/ethip6.h"
+#include "lwip/init.h"
+#include "lwip/ip6_addr.h"
+#include "lwip/mld6.h"
+#include "lwip/nd6.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/stats.h"
+#include "lwip/timeouts.h"
+#include "lwip_int.h"
+#include "netif/ethernet.h"
+
+struct lw_iface lw_ifaces[TCPIP_NIC_MAX];
+unsigned lw_nifaces;
+static mirc_timer lw_timer;
+static uint64_t lw_timer_deadline; /* of lw_timer while active */
+static uint64_t frames_in, frames_out, frames_dropped;
+static uint8_t tx_bounce[MIRC_NET_MTU_MAX + MIRC_NET_HDR_LEN];
+static uint8_t rx_bounce[MIRC_NET_MTU_MAX + MIRC_NET_HDR_LEN];
+
+/* Platform glue lwIP asks for (arch/cc.h) */
+
+u32_t sys_now(void)
+{
+    return (u32_t)(mirc_clock_monotonic() / MIRC_NS_PER_MS);
+}
+
+uint32_t tcpip_lwip_rand(void)
+{
+    uint32_t r;
+    if (mirc_entropy(&r, sizeof r) != MIRC_OK)
+        r = (uint32_t)(mirc_clock_monotonic() * 2654435761u);
+    return r;
+}
+
+void tcpip_lwip_assert(const char *msg, const char *file, int line)
+{
+    mirc_panic_at(file, line, "lwIP: %s", msg);
+}
+
+void tcpip_lwip_diag(const char *fmt, ...)
+{
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    mirc_log("lwIP: %s", line);
+}
+
+/* Timers: one mirc timer, always at lwIP's next timeout */
+
+static void lw_timer_cb(mirc_timer *t, void *ctx)
+{
+    (void)t;
+    (void)ctx;
+    tcpip_enter();
+    sys_check_timeouts();
+    tcpip_leave();
+    lw_rearm();
+}
+
+void lw_rearm(void)
+{
+    u32_t ms = sys_timeouts_sleeptime();
+    if (ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE) {
+        mirc_timer_stop(&lw_timer);
+        return;
+    }
+    uint64_t deadline = mirc_clock_monotonic() + (uint64_t)ms * MIRC_NS_PER_MS;
+    if (mirc_timer_active(&lw_timer) && lw_timer_deadline <= deadline)
+        return;
+    lw_timer_deadline = deadline;
+    mirc_timer_start_at(&lw_timer, deadline, 0);
+}
+
+/* Frames */
+
+static err_t lw_linkoutput(struct netif *netif, struct pbuf *p)
+{
+    struct lw_iface *i = netif->state;
+    const void *frame = p->payload;
+    size_t len = p->tot_len;
+
+    if (p->next || p->len != p->tot_len) {
+        if (len > sizeof tx_bounce) {
+            frames_dropped++;
+            return ERR_BUF;
+        }
+        pbuf_copy_partial(p, tx_bounce, p->tot_len, 0);
+        frame = tx_bounce;
+    }
+    mirc_status s = mirc_net_write(i->nic, frame, len);
+    if (s == MIRC_AGAIN) /* the device's queue is full: TCP retransmits, like a busy wire */
+        s = mirc_net_write(i->nic, frame, len);
+    if (s != MIRC_OK) {
+        frames_dropped++;
+        LINK_STATS_INC(link.drop);
+        return ERR_IF;
+    }
+    frames_out++;
+    LINK_STATS_INC(link.xmit);
+    return ERR_OK;
+}
+
+/* Reads one frame into a pool pbuf (or drops it when the pool is empty). 0: none left. */
+static int lw_input_one(struct lw_iface *i)
+{
+    size_t max = (size_t)i->info.mtu + MIRC_NET_HDR_LEN, len = 0;
+    struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)max, PBUF_POOL);
+    int direct = p && !p->next; /* one pbuf holds the largest frame: read straight into it */
+    mirc_status s = mirc_net_read(i->nic, direct ? p->payload : rx_bounce,
+                                  direct ? max : sizeof rx_bounce, &len);
+    if (s == MIRC_AGAIN || s == MIRC_IO || s == MIRC_INVALID) {
+        if (p)
+            pbuf_free(p);
+        return 0;
+    }
+    if (s != MIRC_OK) { /* too big for the MTU: dropped and counted by the runtime */
+        frames_dropped++;
+        if (p)
+            pbuf_free(p);
+        return 1;
+    }
+    frames_in++;
+    LINK_STATS_INC(link.recv);
+    if (!p) {
+        frames_dropped++;
+        LINK_STATS_INC(link.memerr);
+        return 1;
+    }
+    if (!direct && pbuf_take(p, rx_bounce, (u16_t)len) != ERR_OK) {
+        pbuf_free(p);
+        frames_dropped++;
+        return 1;
+    }
+    pbuf_realloc(p, (u16_t)len);
+    if (i->netif.input(p, &i->netif) != ERR_OK) {
+        pbuf_free(p);
+        frames_dropped++;
+    }
+    return 1;
+}
+
+static void lw_ready(mirc_net *nic, void *ctx)
+{
+    struct lw_iface *i = ctx;
+    (void)nic;
+    tcpip_enter();
+    while (lw_input_one(i))
+        ;
+    tcpip_leave();
+    lw_rearm();
+}
+
+/* Feeds one frame to the interface's input path, as if it had arrived: for fuzzing and tests. */
+void tcpip_lwip_input_frame(unsigned index, const void *frame, size_t len)
+{
+    if (index >= lw_nifaces || len > 0xffff)
+        return;
+    struct lw_iface *i = &lw_ifaces[index];
+    tcpip_enter();
+    struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
+    if (p) {
+        pbuf_take(p, frame, (u16_t)len);
+        frames_in++;
+        if (i->netif.input(p, &i->netif) != ERR_OK)
+            pbuf_free(p);
+    }
+    tcpip_leave();
+    lw_rearm();
+}
+
+/* Interfaces */
+
+static err_t lw_netif_init(struct netif *netif)
+{
+    struct lw_iface *i = netif->state;
+    netif->name[0] = 'e';
+    netif->name[1] = 'n';
+    netif->hwaddr_len = 6;
+    memcpy(netif->hwaddr, i->info.mac, 6);
+    netif->mtu = i->info.mtu;
+    netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_MLD6;
+    netif->output = etharp_output;
+    netif->output_ip6 = ethip6_output;
+    netif->linkoutput = lw_linkoutput;
+    return ERR_OK;
+}
+
+static void prefix_to_mask(uint8_t prefix, ip4_addr_t *mask)
+{
+    uint32_t m = prefix ? 0xffffffffu << (32 - prefix) : 0;
+    IP4_ADDR(mask, (u8_t)(m >> 24), (u8_t)(m >> 16), (u8_t)(m >> 8), (u8_t)m);
+}
+
+static void lw_describe(struct lw_iface *i, const char *why)
+{
+    mirc_tcpip_iface f;
+    char a[MIRC_IPADDR_STRLEN], g[MIRC_IPADDR_STRLEN], line[400];
+    int n;
+    lw_iface_get((unsigned)(i - lw_ifaces), &f);
+    n = snprintf(line, sizeof line, "%s: %s", f.name, why);
+    if (f.ipv4.family)
+        n += snprintf(line + n, sizeof line - (size_t)n, " ipv4 %s/%u%s%s",
+                      mirc_ipaddr_format(&f.ipv4, a, sizeof a), f.ipv4_prefix,
+                      f.gateway.family ? " gw " : "",
+                      f.gateway.family ? mirc_ipaddr_format(&f.gateway, g, sizeof g) : "");
+    for (int k = 0; k < MIRC_TCPIP_IPV6_ADDRS && n < (int)sizeof line - 80; k++)
+        if (f.ipv6[k].family)
+            n += snprintf(line + n, sizeof line - (size_t)n, " ipv6 %s%s",
+                          mirc_ipaddr_format(&f.ipv6[k], a, sizeof a),
+                          f.ipv6_preferred[k] ? "" : " (tentative)");
+    mirc_log("%s", line);
+}
+
+static void lw_ext_cb(struct netif *netif, netif_nsc_reason_t reason,
+                      const netif_ext_callback_args_t *args)
+{
+    (void)args;
+    struct lw_iface *i = netif->state;
+    if (!i || i < lw_ifaces || i >= lw_ifaces + lw_nifaces)
+        return;
+    if (reason & (LWIP_NSC_IPV4_SETTINGS_CHANGED | LWIP_NSC_IPV4_ADDRESS_CHANGED |
+                  LWIP_NSC_IPV6_SET | LWIP_NSC_IPV6_ADDR_STATE_CHANGED)) {
+        if ((reason & (LWIP_NSC_IPV4_ADDRESS_CHANGED | LWIP_NSC_IPV4_SETTINGS_CHANGED)) &&
+            i->cfg.v4mode == TCPIP_V4_DHCP && dhcp_supplied_address(netif)) {
+            lw_describe(i, "DHCP lease");
+            lw_apply_dns(); /* configured servers win over DHCP's */
+        }
+        tcpip_changed((unsigned)(i - lw_ifaces));
+    }
+}
+
+static mirc_status lw_iface_up(struct lw_iface *i)
+{
+    ip4_addr_t addr, mask, gw;
+    ip4_addr_set_zero(&addr);
+    ip4_addr_set_zero(&mask);
+    ip4_addr_set_zero(&gw);
+    if (i->cfg.v4mode == TCPIP_V4_STATIC) {
+        IP4_ADDR(&addr, i->cfg.ipv4[0], i->cfg.ipv4[1], i->cfg.ipv4[2], i->cfg.ipv4[3]);
+        prefix_to_mask(i->cfg.ipv4_prefix, &mask);
+        if (i->cfg.gateway_set)
+            IP4_ADDR(&gw, i->cfg.gateway[0], i->cfg.gateway[1], i->cfg.gateway[2],
+                     i->cfg.gateway[3]);
+    }
+    if (!netif_add(&i->netif, &addr, &mask, &gw, i, lw_netif_init, ethernet_input)) {
+        tcpip_err("%s: lwIP refused the interface", i->name);
+        return MIRC_NO_MEMORY;
+    }
+    netif_set_up(&i->netif);
+    netif_set_link_up(&i->netif);
+    if (!i->cfg.ipv6_off) {
+        netif_create_ip6_linklocal_address(&i->netif, 1);
+        netif_set_ip6_autoconfig_enabled(&i->netif, i->cfg.slaac ? 1 : 0);
+        if (i->cfg.ipv6_set) {
+            ip6_addr_t a6;
+            s8_t idx;
+            memcpy(&a6.addr, i->cfg.ipv6, 16);
+            ip6_addr_clear_zone(&a6);
+            if (netif_add_ip6_address(&i->netif, &a6, &idx) != ERR_OK) {
+                tcpip_err("%s: cannot add IPv6 address (at most %d per NIC)", i->name,
+                          LWIP_IPV6_NUM_ADDRESSES);
+                return MIRC_NO_MEMORY;
+            }
+        }
+        if (i->cfg.gateway6_set) {
+            memcpy(&i->gateway6.addr, i->cfg.gateway6, 16);
+            ip6_addr_clear_zone(&i->gateway6);
+            ip6_addr_assign_zone(&i->gateway6, IP6_UNICAST, &i->netif);
+        }
+    } else {
+        netif_set_ip6_autoconfig_enabled(&i->netif, 0);
+    }
+    if (i->cfg.v4mode == TCPIP_V4_DHCP && dhcp_start(&i->netif) != ERR_OK) {
+        tcpip_err("%s: cannot start DHCP (out of memory)", i->name);
+        return MIRC_NO_MEMORY;
+    }
+    if (mirc_net_on_ready(i->nic, lw_ready, i) != MIRC_OK)
+        return MIRC_INVALID;
+    return MIRC_OK;
+}
+
+static const struct tcpip_config *lw_cfg;
+
+void lw_apply_dns(void)
+{
+    for (unsigned k = 0; lw_cfg && k < lw_cfg->ndns; k++) {
+        ip_addr_t a;
+        lw_to_ip(&lw_cfg->dns[k], &a);
+        dns_setserver((u8_t)k, &a);
+    }
+}
+
+mirc_status lw_start(const struct tcpip_config *cfg)
+{
+    static netif_ext_callback_t ext;
+    static int lwip_ready;
+    mirc_net *nic;
+
+    /* every NIC named in an option must exist */
+    for (unsigned k = 0; k < cfg->nnics; k++) {
+        if (cfg->nics[k].name[0] && mirc_net_acquire(cfg->nics[k].name, &nic) != MIRC_OK) {
+            tcpip_err("an option names NIC '%s', which mirc.toml does not declare",
+                      cfg->nics[k].name);
+            return MIRC_INVALID;
+        }
+    }
+    if (mirc_net_acquire_index(0, &nic) != MIRC_OK) {
+        tcpip_err("no NIC: declare one in mirc.toml ([devices.service0] kind = \"net\"), or use "
+                  "--stack=socket on unix");
+        return MIRC_NOT_FOUND;
+    }
+    if (!lwip_ready) {
+        lwip_init();
+        netif_add_ext_callback(&ext, lw_ext_cb);
+        mirc_timer_init(&lw_timer, lw_timer_cb, NULL);
+        lwip_ready = 1;
+    }
+    lw_cfg = cfg;
+    struct netif *dflt = NULL;
+    int dflt_rank = -1;
+    for (unsigned k = 0; k < TCPIP_NIC_MAX && mirc_net_acquire_index(k, &nic) == MIRC_OK; k++) {
+        struct lw_iface *i = &lw_ifaces[k];
+        memset(i, 0, sizeof *i);
+        i->nic = nic;
+        i->name = mirc_net_name(nic);
+        mirc_net_info_get(nic, &i->info);
+        tcpip_config_nic(cfg, i->name, k, &i->cfg);
+        lw_nifaces = k + 1;
+        mirc_status s = lw_iface_up(i);
+        if (s != MIRC_OK)
+            return s;
+        /* the default route: the first NIC with a gateway, else the first asking DHCP */
+        int rank = i->cfg.v4mode == TCPIP_V4_STATIC && i->cfg.gateway_set ? 2
+                   : i->cfg.v4mode == TCPIP_V4_DHCP                       ? 1
+                                                                          : 0;
+        if (!dflt || rank > dflt_rank) {
+            dflt = &i->netif;
+            dflt_rank = rank;
+        }
+        if (i->cfg.v4mode == TCPIP_V4_STATIC || i->cfg.ipv6_set)
+            lw_describe(i, "up");
+        else
+            mirc_log("%s: up%s", i->name, i->cfg.v4mode == TCPIP_V4_DHCP ? ", asking DHCP" : "");
+    }
+    netif_set_default(dflt);
+    lw_apply_dns();
+    lw_rearm();
+    return MIRC_OK;
+}
+
+unsigned lw_iface_count(void)
+{
+    return lw_nifaces;
+}
+
+mirc_status lw_iface_get(unsigned index, mirc_tcpip_iface *out)
+{
+    if (index >= lw_nifaces)
+        return MIRC_NOT_FOUND;
+    struct lw_iface *i = &lw_ifaces[index];
+    struct netif *n = &i->netif;
+    memset(out, 0, sizeof *out);
+    out->name = i->name;
+    memcpy(out->mac, i->info.mac, 6);
+    out->mtu = i->info.mtu;
+    if (!ip4_addr_isany_val(*netif_ip4_addr(n))) {
+        ip_addr_t a;
+        ip_addr_copy_from_ip4(a, *netif_ip4_addr(n));
+        lw_from_ip(&a, &out->ipv4);
+        uint32_t m = lwip_ntohl(ip4_addr_get_u32(netif_ip4_netmask(n)));
+        while (m & 0x80000000u) {
+            out->ipv4_prefix++;
+            m <<= 1;
+        }
+        if (!ip4_addr_isany_val(*netif_ip4_gw(n))) {
+            ip_addr_copy_from_ip4(a, *netif_ip4_gw(n));
+            lw_from_ip(&a, &out->gateway);
+        }
+    }
+    if (i->cfg.v4mode == TCPIP_V4_DHCP)
+        out->dhcp = dhcp_supplied_address(n) ? 2 : 1;
+    for (int k = 0, o = 0; k < LWIP_IPV6_NUM_ADDRESSES && o < MIRC_TCPIP_IPV6_ADDRS; k++) {
+        u8_t st = netif_ip6_addr_state(n, k);
+        if (!ip6_addr_isvalid(st) && !ip6_addr_istentative(st))
+            continue;
+        ip_addr_t a;
+        ip_addr_copy_from_ip6(a, *netif_ip6_addr(n, k));
+        lw_from_ip(&a, &out->ipv6[o]);
+        out->ipv6_preferred[o++] = ip6_addr_isvalid(st) ? 1 : 0;
+    }
+    return MIRC_OK;
+}
+
+uint32_t lw_zone_of(const char *name)
+{
+    for (unsigned k = 0; k < lw_nifaces; k++)
+        if (strcmp(lw_ifaces[k].name, name) == 0)
+            return netif_get_index(&lw_ifaces[k].netif);
+    return 0;
+}
+
+void lw_stats(mirc_tcpip_stats *out)
+{
+    out->frames_in = frames_in;
+    out->frames_out = frames_out;
+    out->frames_dropped = frames_dropped + lwip_stats.etharp.drop + lwip_stats.ip.drop +
+                          lwip_stats.ip6.drop + lwip_stats.icmp.drop + lwip_stats.icmp6.drop +
+                          lwip_stats.udp.drop + lwip_stats.tcp.drop + lwip_stats.nd6.drop;
+    out->checksum_errors = lwip_stats.ip.chkerr + lwip_stats.icmp.chkerr + lwip_stats.udp.chkerr +
+                           lwip_stats.tcp.chkerr + lwip_stats.icmp6.chkerr;
+    uint64_t pool = lwip_stats.mem.err;
+    for (int k = 0; k < MEMP_MAX; k++)
+        if (lwip_stats.memp[k])
+            pool += lwip_stats.memp[k]->err;
+    out->pool_failures = pool;
+}
+
+/* Hooks (lwip_hooks.h): a static IPv6 gateway */
+
+struct netif *tcpip_lwip_ip6_route(const ip6_addr_t *src, const ip6_addr_t *dest)
+{
+    (void)src;
+    (void)dest;
+    for (unsigned k = 0; k < lw_nifaces; k++)
+        if (lw_ifaces[k].cfg.gateway6_set && netif_is_up(&lw_ifaces[k].netif))
+            return &lw_ifaces[k].netif;
+    return NULL;
+}
+
+const ip6_addr_t *tcpip_lwip_ip6_gateway(struct netif *netif, const ip6_addr_t *dest)
+{
+    (void)dest;
+    struct lw_iface *i = netif->state;
+    if (i && i >= lw_ifaces && i < lw_ifaces + lw_nifaces && i->cfg.gateway6_set)
+        return &i->gateway6;
+    return NULL;
+}
