@@ -42,6 +42,7 @@ struct sk_udp {
 struct sk_ping {
     uv_poll_t h;
     int fd;
+    int raw; /* a raw socket (root): we set the identifier and see every ICMP packet */
     mirc_ping *app;
 };
 
@@ -162,10 +163,13 @@ static mirc_status sk_start(const struct tcpip_config *cfg)
 {
     sk_cfg = cfg;
     loop = mirc_unix_loop();
-    for (unsigned k = 0; k < cfg->nnics; k++)
-        if (cfg->nics[k].v4mode != TCPIP_V4_UNSET || cfg->nics[k].ipv6_set)
+    for (unsigned k = 0; k < cfg->nnics; k++) {
+        if (cfg->nics[k].v4mode != TCPIP_V4_UNSET || cfg->nics[k].ipv6_set) {
             mirc_log("tcpip: the socket stack uses the host's addresses; network options for the "
                      "NICs are ignored");
+            break;
+        }
+    }
     mirc_log("tcpip: socket stack on the host's sockets (%u published port%s)", cfg->npublish,
              cfg->npublish == 1 ? "" : "s");
     return MIRC_OK;
@@ -547,12 +551,24 @@ static void sk_udp_close(mirc_udp *udp)
     udp->impl = NULL;
 }
 
-/* Ping: the kernel's ICMP datagram sockets (net.ipv4.ping_group_range must allow us) */
+/* Ping: the kernel's ICMP datagram sockets, or raw sockets where ping_group_range forbids them */
+
+static uint16_t icmp4_sum(const uint8_t *p, size_t n)
+{
+    uint32_t sum = 0;
+    for (size_t k = 0; k + 1 < n; k += 2)
+        sum += (uint32_t)(p[k] << 8 | p[k + 1]);
+    if (n & 1)
+        sum += (uint32_t)p[n - 1] << 8;
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
 
 static void on_ping(uv_poll_t *h, int status, int events)
 {
     struct sk_ping *s = h->data;
-    uint8_t pkt[1500];
+    uint8_t pkt[1600];
     (void)status;
     (void)events;
     for (;;) {
@@ -561,21 +577,36 @@ static void on_ping(uv_poll_t *h, int status, int events)
         ssize_t n = recvfrom(s->fd, pkt, sizeof pkt, 0, (struct sockaddr *)&ss, &sl);
         if (n < 0)
             return;
-        if (!s->app || n < 8 || (pkt[0] != 0 && pkt[0] != 129) || pkt[1] != 0)
+        const uint8_t *icmp = pkt;
+        if (s->raw && ss.ss_family == AF_INET) { /* raw IPv4 sockets see the IP header */
+            size_t hl = (size_t)(pkt[0] & 0x0f) * 4;
+            if ((size_t)n < hl + 8)
+                continue;
+            icmp += hl;
+            n -= (ssize_t)hl;
+        }
+        if (!s->app || n < 8 || (icmp[0] != 0 && icmp[0] != 129) || icmp[1] != 0)
             continue;
+        if (s->raw && (uint16_t)(icmp[4] << 8 | icmp[5]) != s->app->ident)
+            continue; /* another program's reply */
         mirc_ipaddr from;
         uint16_t port;
         from_sockaddr((struct sockaddr *)&ss, &from, &port);
         tcpip_enter();
-        tcpip_ping_reply(s->app, &from, pkt + 8, (size_t)n - 8, (uint16_t)(pkt[6] << 8 | pkt[7]));
+        tcpip_ping_reply(s->app, &from, icmp + 8, (size_t)n - 8,
+                         (uint16_t)(icmp[6] << 8 | icmp[7]));
         tcpip_leave();
     }
 }
 
 static struct sk_ping *ping_socket(mirc_ping *ping, int v6)
 {
-    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
+    int raw = 0, proto = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+    if (fd < 0 && (errno == EACCES || errno == EPERM)) {
+        fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+        raw = 1;
+    }
     if (fd < 0)
         return NULL;
     struct sk_ping *s = calloc(1, sizeof *s);
@@ -585,6 +616,7 @@ static struct sk_ping *ping_socket(mirc_ping *ping, int v6)
         return NULL;
     }
     s->fd = fd;
+    s->raw = raw;
     s->app = ping;
     s->h.data = s;
     mirc_loop_ref();
@@ -598,7 +630,7 @@ static mirc_status sk_ping_open(mirc_ping *ping)
     ping->impl6 = ping_socket(ping, 1);
     if (!ping->impl4 && !ping->impl6) {
         tcpip_err("socket stack: the host refuses ICMP sockets (errno %d); allow them with "
-                  "sysctl net.ipv4.ping_group_range='0 2147483647'",
+                  "sysctl net.ipv4.ping_group_range='0 2147483647', or run as root",
                   errno);
         return MIRC_UNSUPPORTED;
     }
@@ -615,10 +647,19 @@ static mirc_status sk_ping_send(mirc_ping *ping, const mirc_ipaddr *addr, const 
     if (!s)
         return MIRC_UNSUPPORTED;
     memset(pkt, 0, 8);
-    pkt[0] = v6 ? 128 : 8; /* the kernel sets the identifier and the checksum */
+    pkt[0] = v6 ? 128 : 8; /* datagram sockets: the kernel sets identifier and checksum */
     pkt[6] = (uint8_t)(seq >> 8);
     pkt[7] = (uint8_t)seq;
     memcpy(pkt + 8, payload, len);
+    if (s->raw) { /* raw: ours to set, but for the ICMPv6 checksum (always the kernel's) */
+        pkt[4] = (uint8_t)(ping->ident >> 8);
+        pkt[5] = (uint8_t)ping->ident;
+        if (!v6) {
+            uint16_t sum = icmp4_sum(pkt, 8 + len);
+            pkt[2] = (uint8_t)(sum >> 8);
+            pkt[3] = (uint8_t)sum;
+        }
+    }
     to_sockaddr(addr, 0, v6, &ss);
     ssize_t n = sendto(s->fd, pkt, 8 + len, 0, (struct sockaddr *)&ss,
                        v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
