@@ -19,7 +19,8 @@
  * page_alloc, made visible to a back end by granting their frame.
  *
  * Memory barriers are CPU-level, not hypervisor calls, so they are macros
- * here rather than port functions: C11 fences, which on x86-64 are mfence for
+ * here rather than port functions: compiler fences (the GCC/Clang builtins
+ * behind C11's, without newlib's stdatomic.h), which on x86-64 are mfence for
  * xen_mb and compiler barriers for the others (x86 stores are not reordered
  * with other stores, nor loads with loads).
  */
@@ -28,7 +29,6 @@
 #define __XEN_INTERFACE_VERSION__ 0x00040e00 /* Xen 4.14+: grant_entry_v1, xen_mb() are ours */
 #endif
 
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -40,9 +40,9 @@
 
 #include "mirc/mirc.h" /* mirc_status, MIRC_ASSERT, mirc_log */
 
-#define xen_mb()  atomic_thread_fence(memory_order_seq_cst)
-#define xen_rmb() atomic_thread_fence(memory_order_acquire)
-#define xen_wmb() atomic_thread_fence(memory_order_release)
+#define xen_mb()  __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define xen_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define xen_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
 
 #define XEN_PAGE_SIZE  4096u
 #define XEN_PAGE_SHIFT 12

@@ -219,9 +219,7 @@ Test(netfront, a_back_end_without_sg_caps_the_mtu_at_1500)
 
 Test(netfront, a_full_tx_ring_returns_again_then_recovers_and_reports_readiness)
 {
-    size_t len;
-    vif->hold_tx = 1;
-    vif->echo = 1;
+    vif->hold_tx = 1; /* no echo: only TX completions can make the NIC ready */
     open_ok();
     unsigned sent = 0;
     mirc_status s;
@@ -232,18 +230,16 @@ Test(netfront, a_full_tx_ring_returns_again_then_recovers_and_reports_readiness)
     sim_step();
     cr_assert_eq(xen_net_pending(&net), 0, "nothing yet");
     cr_assert_eq(xen_net_write(&net, frame, 60), MIRC_AGAIN);
+    cr_assert_eq(net.nt_tx.sring->rsp_event, net.nt_tx.rsp_cons + 1, "armed for completions");
     vif->hold_tx = 0;
     sim_step();
     cr_assert_neq(xen_net_pending(&net), 0, "room again is reported");
+    cr_assert_eq(xen_net_pending(&net), 0, "once");
     cr_assert_eq(xen_net_write(&net, frame, fill(sent, 1514)), MIRC_OK);
     sent++;
     sim_step();
-    for (unsigned i = 0; i < sent; i++) {
-        cr_assert_eq(read_one(sizeof got, &len), MIRC_OK, "frame %u", i);
-        fill(i, 1514);
-        cr_assert_eq(memcmp(got, frame, 1514), 0);
-    }
     cr_assert_eq(vif->tx_frames, sent);
+    cr_assert_eq(memcmp(vif->last_tx->data, frame, 1514), 0);
 }
 
 Test(netfront, tx_completions_out_of_order_are_all_reclaimed)
