@@ -12,7 +12,8 @@ static void setup(void)
     xen_cons_init(&cons, &sim_port, sim.cons_ring, SIM_CONS_EVTCHN);
 }
 
-TestSuite(console, .init = setup);
+TestSuite(console, .init = setup,
+          .timeout = 60); /* a spinning frontend fails, never hangs the run */
 
 Test(console, short_output_arrives_in_order)
 {

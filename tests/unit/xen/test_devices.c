@@ -38,7 +38,8 @@ static void setup(void)
     hda = sim_vbd_add(768, 2 << 20, 512);
 }
 
-TestSuite(xen_devices, .init = setup);
+TestSuite(xen_devices, .init = setup,
+          .timeout = 60); /* a spinning frontend fails, never hangs the run */
 
 Test(xen_devices, manifest_devices_match_vifs_and_vbds_in_device_id_order)
 {

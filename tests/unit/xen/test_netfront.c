@@ -14,7 +14,8 @@ static void setup(void)
     vif = sim_vif_add(0, "00:16:3e:0a:0b:0c");
 }
 
-TestSuite(netfront, .init = setup);
+TestSuite(netfront, .init = setup,
+          .timeout = 60); /* a spinning frontend fails, never hangs the run */
 
 static void open_ok(void)
 {
