@@ -6,6 +6,7 @@
 #include "lwip/inet_chksum.h"
 #include "lwip/ip.h"
 #include "lwip/ip6.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/prot/icmp.h"
 #include "lwip/prot/icmp6.h"
 #include "lwip/raw.h"
@@ -134,12 +135,14 @@ static mirc_status from_err(err_t e)
 static void detach_pcb(struct tcp_pcb *pcb)
 {
     tcp_arg(pcb, NULL);
+    if (pcb->state == LISTEN) { /* a listen pcb has no other callbacks */
+        tcp_accept(pcb, NULL);
+        return;
+    }
     tcp_recv(pcb, NULL);
     tcp_sent(pcb, NULL);
     tcp_err(pcb, NULL);
     tcp_poll(pcb, NULL, 0);
-    if (pcb->state == LISTEN)
-        tcp_accept(pcb, NULL);
 }
 
 static void kick(struct lw_conn *c)
@@ -199,6 +202,7 @@ static void lw_error(void *arg, err_t err)
 }
 
 static void close_pcb(struct lw_conn *c);
+static void setup_pcb(struct lw_conn *c, struct tcp_pcb *pcb);
 
 static err_t lw_poll(void *arg, struct tcp_pcb *pcb)
 {
@@ -277,13 +281,14 @@ static void close_pcb(struct lw_conn *c)
         conn_free(c);
         return;
     }
+    detach_pcb(c->pcb); /* before tcp_close, which may free the pcb */
     if (tcp_close(c->pcb) == ERR_OK) {
-        detach_pcb(c->pcb);
         c->pcb = NULL;
         conn_free(c);
         return;
     }
-    c->close_retry = 1; /* keep the pcb and its callbacks; lw_poll tries again */
+    setup_pcb(c, c->pcb); /* out of memory for the FIN: keep it; lw_poll tries again */
+    c->close_retry = 1;
 }
 
 static void abort_conn(struct lw_conn *c)
@@ -398,6 +403,21 @@ static void lw_tcp_run(mirc_tcp *tcp)
 
 /* TCP operations */
 
+/* Another listener already takes addr:port (SO_REUSEADDR would let lwIP bind it twice). */
+static int listening(const ip_addr_t *a, uint16_t port)
+{
+    for (struct tcp_pcb_listen *l = tcp_listen_pcbs.listen_pcbs; l; l = l->next) {
+        if (l->local_port != port)
+            continue;
+        if (IP_IS_ANY_TYPE_VAL(l->local_ip) || IP_IS_ANY_TYPE_VAL(*a))
+            return 1;
+        if (IP_GET_TYPE(&l->local_ip) == IP_GET_TYPE(a) &&
+            (ip_addr_isany(&l->local_ip) || ip_addr_isany(a) || ip_addr_cmp(&l->local_ip, a)))
+            return 1;
+    }
+    return 0;
+}
+
 static mirc_status lw_tcp_listen(mirc_tcp *tcp, const mirc_ipaddr *addr, uint16_t port, int backlog)
 {
     ip_addr_t a;
@@ -411,7 +431,12 @@ static mirc_status lw_tcp_listen(mirc_tcp *tcp, const mirc_ipaddr *addr, uint16_
         conn_free(c);
         return MIRC_NO_MEMORY;
     }
-    ip_set_option(pcb, SOF_REUSEADDR);
+    if (port && listening(&a, port)) {
+        tcp_close(pcb);
+        conn_free(c);
+        return MIRC_BUSY;
+    }
+    ip_set_option(pcb, SOF_REUSEADDR); /* TIME_WAIT connections do not block a new listener */
     e = tcp_bind(pcb, &a, port);
     if (e != ERR_OK) {
         tcp_close(pcb);
