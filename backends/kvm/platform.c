@@ -1,0 +1,107 @@
+/* backends/kvm/platform.c: the kvm target's console, options, entropy, yield and exit. */
+#include <stdio.h>
+#include <string.h>
+
+#include "kvm.h"
+#include "mirc/mirc.h"
+
+#define COM1 0x3f8
+#define DEBUG_EXIT_PORT 0xf4
+#define VIRTIO_MMIO_WORD "virtio_mmio.device="
+
+static int boot_times;
+
+void mirc_plat_console_write(const char *buf, size_t len)
+{
+    /*
+     * One `rep outsb` hands QEMU the whole buffer in one VM exit. QEMU's
+     * 16550 passes each byte to the chardev as it arrives, so no LSR polling.
+     */
+    if (len)
+        x86_outsb(COM1, buf, len);
+}
+
+mirc_status mirc_plat_entropy(void *buf, size_t len)
+{
+    return x86_random(buf, len) == 0 ? MIRC_OK : MIRC_IO;
+}
+
+mirc_status mirc_plat_option(const char *opt)
+{
+    if (strcmp(opt, "--boot-times") == 0) {
+        boot_times = 1;
+        return MIRC_OK;
+    }
+    return MIRC_NOT_FOUND;
+}
+
+mirc_plat_set mirc_plat_yield(uint64_t deadline, mirc_plat_set interest)
+{
+    for (;;) {
+        mirc_plat_set ready = kvm_virtio_pending() & interest;
+        if (ready)
+            return ready;
+        uint64_t now = mirc_plat_monotonic();
+        if (deadline <= now)
+            return 0;
+        kvm_timer_arm(deadline == UINT64_MAX ? 0 : x86_tsc_at_ns(deadline));
+        kvm_woken = 0;
+        /* re-check after arming: input that arrived meanwhile must not wait for the timer */
+        if (kvm_virtio_pending() & interest)
+            continue;
+        x86_halt_once();
+    }
+}
+
+static void print_boot_times(void)
+{
+    kvm_clock_init();
+    uint64_t hz = x86_tsc_hz(), now = x86_rdtsc();
+    uint64_t to_main = (x86_tsc_main - x86_tsc_entry) * 1000000 / hz;
+    uint64_t to_exit = (now - x86_tsc_entry) * 1000000 / hz;
+    char line[160];
+    int n = snprintf(line, sizeof line,
+                     "mirc: boot-times: entry->main %lu us, entry->exit %lu us, tsc %lu kHz\n",
+                     (unsigned long)to_main, (unsigned long)to_exit,
+                     (unsigned long)(hz / 1000));
+    if (n > 0)
+        mirc_plat_console_write(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+_Noreturn void mirc_plat_exit(int status)
+{
+    if (boot_times && x86_cpl() == 3) { /* not from the fault path: snprintf may use SSE */
+        boot_times = 0; /* once, even if measuring aborts */
+        print_boot_times();
+    }
+    /*
+     * isa-debug-exit makes QEMU exit with (value << 1) | 1. Statuses 0..126
+     * are sent as status + 1, so QEMU exits with 3..255 and `mirc run` maps
+     * that back; 1 stays QEMU's own error status. An abort (255) has no
+     * code left: it powers off, and QEMU's exit status 0 means "abort".
+     */
+    if (status >= 0 && status <= MIRC_EXIT_MAX)
+        x86_outl(DEBUG_EXIT_PORT, (uint32_t)status + 1);
+    x86_target_halt();
+}
+
+_Noreturn void x86_target_halt(void)
+{
+    /* no isa-debug-exit (urunc, plain QEMU) or an abort: ACPI S5, as a real machine */
+    kvm_acpi_poweroff();
+    /* no ACPI either: a triple fault; with -no-reboot QEMU exits */
+    x86_reset();
+}
+
+void x86_target_early(void)
+{
+}
+
+int x86_target_args(int argc, char **argv)
+{
+    kvm_virtio_init(argc, argv);
+    /* QEMU's microvm appends its device list last; the app never sees it */
+    while (argc > 1 && strncmp(argv[argc - 1], VIRTIO_MMIO_WORD, strlen(VIRTIO_MMIO_WORD)) == 0)
+        argv[--argc] = NULL;
+    return argc;
+}

@@ -1,0 +1,250 @@
+/* backends/x86_64/boot.c: from entry.S to mirc_rt_boot(): memory map, W^X paging, SSE, IDT, canary, argv. */
+
+/*
+ * Compiled with -mgeneral-regs-only and without the stack protector: it runs
+ * before SSE is enabled, while the canary changes, and in ring 0 (see x86.h
+ * on why ring 0 code avoids vector instructions). x86_boot ends by dropping
+ * to ring 3 in user_main, which runs constructors, the target's argument
+ * hook and mirc_rt_boot.
+ */
+#include "mirc/mirc.h"
+#include "paging.h"
+#include "pvh.h"
+#include "rt.h"
+#include "trap.h"
+#include "x86.h"
+
+#define MEMMAP_MAX 64
+#define CMDLINE_MAX 8192
+#define ARGV_MAX 512
+/* The device window below 4 GiB: IOAPIC, HPET, LAPIC, virtio-mmio, ACPI GED, flash. */
+#define MMIO_LOW_START 0xfe000000ull
+#define MMIO_LOW_END 0x100000000ull
+/* Spare table pages for x86_mmio_map after boot. */
+#define PT_SPARE_PAGES 16
+
+#define CR0_MP (1ull << 1)
+#define CR0_EM (1ull << 2)
+#define CR0_NE (1ull << 5)
+#define CR4_OSFXSR (1ull << 9)
+#define CR4_OSXMMEXCPT (1ull << 10)
+#define CR4_OSXSAVE (1ull << 18)
+#define XCR0_X87_SSE_AVX 7ull
+
+uint64_t x86_tsc_entry, x86_tsc_main;
+volatile int x86_user_mode;
+struct x86_cpu x86_cpu;
+uint64_t x86_rsdp_paddr;
+uintptr_t __stack_chk_guard = 0x595e9fbd94fda766ull; /* replaced at boot */
+
+static struct pvh_memmap_entry memmap[MEMMAP_MAX];
+static unsigned nmemmap;
+static char cmdline[CMDLINE_MAX];
+static char *argv[ARGV_MAX];
+static struct x86_pt pt;
+static const char *boot_error;
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+    return (v + a - 1) & ~(a - 1);
+}
+
+static uint64_t sym(const char *p)
+{
+    return (uint64_t)(uintptr_t)p;
+}
+
+/* Copies what we need from the start info before anything can overwrite it. */
+static int read_start_info(uint32_t pa)
+{
+    const struct pvh_start_info *si = x86_phys_to_virt(pa);
+    if (pa == 0 || pa >= (1u << 30) || si->magic != PVH_START_MAGIC)
+        return -1;
+    x86_rsdp_paddr = si->rsdp_paddr;
+    if (si->cmdline_paddr && si->cmdline_paddr < (1u << 30)) {
+        const char *c = x86_phys_to_virt(si->cmdline_paddr);
+        size_t i = 0;
+        while (c[i] && i < CMDLINE_MAX - 1) {
+            cmdline[i] = c[i];
+            i++;
+        }
+        cmdline[i] = '\0';
+        if (c[i])
+            boot_error = "the boot command line is longer than 8191 bytes";
+    }
+    if (si->version >= 1 && si->memmap_paddr && si->memmap_paddr < (1u << 30)) {
+        const struct pvh_memmap_entry *m = x86_phys_to_virt(si->memmap_paddr);
+        for (uint32_t i = 0; i < si->memmap_entries && nmemmap < MEMMAP_MAX; i++)
+            memmap[nmemmap++] = m[i];
+    }
+    return 0;
+}
+
+/* The RAM region holding the image; its rest becomes the heap. */
+static const struct pvh_memmap_entry *image_region(void)
+{
+    for (unsigned i = 0; i < nmemmap; i++) {
+        const struct pvh_memmap_entry *e = &memmap[i];
+        if (e->type == PVH_MEM_RAM && e->addr <= sym(_mirc_image_start) &&
+            e->addr + e->size >= sym(_mirc_image_end))
+            return e;
+    }
+    return NULL;
+}
+
+static int map_all(uint64_t pool_end)
+{
+    int r = x86_pt_map(&pt, 0, 1ull << 20, X86_MAP_DATA); /* BIOS area, start info, RSDP */
+    for (unsigned i = 0; i < nmemmap; i++) {
+        const struct pvh_memmap_entry *e = &memmap[i];
+        uint64_t lo = align_up(e->addr, X86_PAGE), hi = (e->addr + e->size) & ~(X86_PAGE - 1);
+        if (hi <= lo || (e->type != PVH_MEM_RAM && e->type != PVH_MEM_ACPI))
+            continue;
+        r |= x86_pt_map(&pt, lo, hi - lo, e->type == PVH_MEM_RAM ? X86_MAP_DATA : X86_MAP_RODATA);
+    }
+    /* the image and the table pool, whatever the map said */
+    r |= x86_pt_map(&pt, sym(_mirc_image_start), sym(_mirc_text_end) - sym(_mirc_image_start),
+                    X86_MAP_TEXT);
+    r |= x86_pt_map(&pt, sym(_mirc_text_end), sym(_mirc_rodata_end) - sym(_mirc_text_end),
+                    X86_MAP_RODATA);
+    r |= x86_pt_map(&pt, sym(_mirc_rodata_end), sym(_mirc_image_end) - sym(_mirc_rodata_end),
+                    X86_MAP_DATA);
+    r |= x86_pt_map(&pt, sym(_mirc_image_end), pool_end - sym(_mirc_image_end), X86_MAP_KERNEL);
+    r |= x86_pt_unmap(&pt, 0, X86_PAGE);
+    r |= x86_pt_unmap(&pt, sym(_mirc_stack_guard), X86_PAGE);
+    r |= x86_pt_unmap(&pt, sym(_mirc_kstack_guard), X86_PAGE);
+    r |= x86_pt_unmap(&pt, sym(_mirc_ist_guard), X86_PAGE);
+    r |= x86_pt_map(&pt, MMIO_LOW_START, MMIO_LOW_END - MMIO_LOW_START, X86_MAP_MMIO);
+    return r;
+}
+
+/* Builds the W^X tables after the image and switches to them; returns the first free byte. */
+static uint64_t setup_paging(void)
+{
+    uint64_t top = MMIO_LOW_END;
+    for (unsigned i = 0; i < nmemmap; i++)
+        if (memmap[i].addr + memmap[i].size > top)
+            top = memmap[i].addr + memmap[i].size;
+    /* PML4 + PDPTs + one PD per GiB + page tables for the image's 4 KiB pages */
+    size_t pages = 1 + (size_t)(top >> 39) + 1 + (size_t)(align_up(top, 1ull << 30) >> 30) +
+                   (size_t)(align_up(sym(_mirc_image_end), X86_LARGE_PAGE) >> 21) + 2 + PT_SPARE_PAGES;
+    uint64_t pool = sym(_mirc_image_end);
+    uint64_t pool_end = pool + pages * X86_PAGE;
+    if (x86_pt_init(&pt, x86_phys_to_virt(pool), pool, pages) != 0 || map_all(pool_end) != 0) {
+        boot_error = "cannot build the page tables (memory map too fragmented?)";
+        return pool_end;
+    }
+    __asm__ volatile("mov %0, %%cr3" : : "r"(pt.pml4_phys) : "memory");
+    return pool_end;
+}
+
+void *x86_mmio_map(uint64_t pa, size_t len)
+{
+    if (x86_cpl()) /* the tables are ring-0 memory */
+        return (void *)(uintptr_t)x86_sys(X86_SYS_MAP, pa, len);
+    uint64_t lo = pa & ~(X86_PAGE - 1), hi = align_up(pa + len, X86_PAGE);
+    if (hi > (1ull << 39) || x86_pt_map(&pt, lo, hi - lo, X86_MAP_MMIO) != 0)
+        mirc_panic("cannot map device memory at 0x%llx (+%zu)", (unsigned long long)pa, len);
+    for (uint64_t va = lo; va < hi; va += X86_PAGE)
+        x86_invlpg((uintptr_t)va);
+    return x86_phys_to_virt(pa);
+}
+
+static void enable_fpu(void)
+{
+    uint64_t cr0, cr4;
+    __asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+    __asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+    cr0 = (cr0 & ~CR0_EM) | CR0_MP | CR0_NE;
+    cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT;
+    int avx = 0 && (x86_cpu.leaf1_ecx & X86_CPUID1_ECX_XSAVE) && (x86_cpu.leaf1_ecx & X86_CPUID1_ECX_AVX);
+    if (avx)
+        cr4 |= CR4_OSXSAVE;
+    __asm__ volatile("mov %0, %%cr0" : : "r"(cr0));
+    __asm__ volatile("mov %0, %%cr4" : : "r"(cr4));
+    __asm__ volatile("fninit");
+    if (avx)
+        __asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)XCR0_X87_SSE_AVX), "d"(0));
+    /* MXCSR keeps its reset value (0x1f80): ldmxcsr here trips the nested KVM's emulator */
+}
+
+static void set_canary(void)
+{
+    uintptr_t c;
+    if (x86_random(&c, sizeof c) != 0) /* no RDRAND: the TSC is the best we have */
+        c = (uintptr_t)(x86_rdtsc() * 0x9e3779b97f4a7c15ull) ^ __stack_chk_guard;
+    __stack_chk_guard = c & ~(uintptr_t)0xff; /* a NUL byte stops string overflows reading it */
+}
+
+extern void __libc_init_array(void);
+
+/* The application's side, in ring 3 on the main stack. */
+static _Noreturn void user_main(void)
+{
+    __libc_init_array();
+    int argc = 0;
+    argv[0] = "mirc";
+    mirc_status s = mirc_rt_split_cmdline(cmdline, ARGV_MAX - 1, argv + 1, &argc);
+    if (s != MIRC_OK)
+        x86_abort(s == MIRC_TOO_BIG ? "more than 510 words on the boot command line"
+                                    : "unterminated quote or trailing backslash on the boot "
+                                      "command line");
+    argc = x86_target_args(argc + 1, argv);
+    x86_tsc_main = x86_rdtsc();
+    mirc_plat_exit(mirc_rt_boot(argc, argv));
+}
+
+/* iretq to user_main in ring 3, interrupts off, on a fresh stack. */
+static _Noreturn void enter_user(void)
+{
+    uint64_t top = sym(_mirc_stack_top) - 8;
+    __asm__("" : "+r"(top)); /* an address from the linker script, not an object's end */
+    uint64_t *sp = (uint64_t *)(uintptr_t)top;
+    *sp = 0; /* a zero return address ends backtraces; keeps the ABI's alignment */
+    x86_user_mode = 1;
+    __asm__ volatile("mov %0, %%ds\n\t"
+                     "mov %0, %%es\n\t"
+                     "xor %%ebp, %%ebp\n\t"
+                     "pushq %0\n\t"   /* ss */
+                     "pushq %1\n\t"   /* rsp */
+                     "pushq $0x0002\n\t" /* rflags: interrupts off */
+                     "pushq %2\n\t"   /* cs */
+                     "pushq %3\n\t"   /* rip */
+                     "iretq"
+                     :
+                     : "r"((uint64_t)X86_SEL_USER_DATA), "r"(sp), "r"((uint64_t)X86_SEL_USER_CODE),
+                       "r"(user_main)
+                     : "memory");
+    __builtin_unreachable();
+}
+
+_Noreturn void x86_boot(uint32_t start_info);
+
+_Noreturn void x86_boot(uint32_t start_info)
+{
+    uint32_t r[4];
+    x86_cpuid(0, 0, r);
+    x86_cpu.max_leaf = r[0];
+    x86_cpuid(1, 0, r);
+    x86_cpu.leaf1_ecx = r[2];
+    x86_cpu.leaf1_edx = r[3];
+
+    int pvh_ok = read_start_info(start_info) == 0;
+    uint64_t heap_start = setup_paging();
+    enable_fpu();
+    x86_trap_init();
+    x86_target_early();
+    if (!pvh_ok)
+        x86_abort("not started through the PVH boot ABI (no start info in %ebx); boot the image "
+                  "with QEMU -kernel or as a Xen PVH guest");
+    if (boot_error)
+        x86_abort(boot_error);
+    const struct pvh_memmap_entry *ram = image_region();
+    if (!ram)
+        x86_abort("the PVH memory map has no RAM region holding the image; give the guest more memory");
+    if (ram->addr + ram->size <= heap_start + X86_PAGE)
+        x86_abort("no memory left for the heap after the image; give the guest more memory");
+    set_canary();
+    x86_heap_init((uintptr_t)heap_start, (uintptr_t)(ram->addr + ram->size));
+    enter_user();
+}
