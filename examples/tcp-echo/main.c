@@ -41,9 +41,13 @@ static void on_close(mirc_tcp *tcp, void *ctx)
     c->used = 0;
     closed++;
     if (exit_after && closed >= exit_after) {
+        mirc_tcpip_stats s;
+        mirc_tcpip_stats_get(&s);
         printf("tcp-echo: %" PRIu64 " connections, %" PRIu64 " bytes, %" PRIu64
-               " UDP datagrams echoed\n",
-               closed, total_bytes, udp_datagrams);
+               " UDP datagrams echoed; %" PRIu64 " frames in, %" PRIu64 " dropped, %" PRIu64
+               " checksum errors\n",
+               closed, total_bytes, udp_datagrams, s.frames_in, s.frames_dropped,
+               s.checksum_errors);
         mirc_exit(0);
     }
 }

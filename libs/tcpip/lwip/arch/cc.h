@@ -2,7 +2,13 @@
 #ifndef MIRC_LWIP_ARCH_CC_H
 #define MIRC_LWIP_ARCH_CC_H
 
+#include <limits.h>
 #include <stdint.h>
+#include <sys/types.h> /* ssize_t, from glibc and newlib alike: lwIP must not invent its own */
+
+#ifndef SSIZE_MAX
+#define SSIZE_MAX LONG_MAX
+#endif
 
 /* lwIP's checks that fail become mirc panics: a broken invariant, with file and line. */
 void tcpip_lwip_assert(const char *msg, const char *file, int line) __attribute__((noreturn));

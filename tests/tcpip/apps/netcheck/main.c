@@ -117,6 +117,11 @@ static void bulk_read(mirc_tcp *tcp, mirc_status st, const void *data, size_t le
            " bytes, checksum %016" PRIx64 " %s %016" PRIx64 ", %.1f MB/s\n",
            ok ? "ok" : "FAIL", bulk, b.received, b.sum_out, ok ? "==" : "!=", b.sum_in,
            (double)bulk / 1e6 / (secs > 0 ? secs : 1e-9));
+    mirc_tcpip_stats ts;
+    mirc_tcpip_stats_get(&ts);
+    printf("netcheck: stack counters: %" PRIu64 " frames in, %" PRIu64 " out, %" PRIu64
+           " dropped, %" PRIu64 " pool failures\n",
+           ts.frames_in, ts.frames_out, ts.frames_dropped, ts.pool_failures);
     if (!ok)
         mirc_exit(1);
     mirc_tcp_close(tcp, bulk_close, NULL);
