@@ -1,0 +1,130 @@
+/* backends/kvm/virtio_port.h: the hardware the virtio drivers touch, replaceable for host tests. */
+#ifndef MIRC_KVM_VIRTIO_PORT_H
+#define MIRC_KVM_VIRTIO_PORT_H
+
+/*
+ * In a kvm image these are thin inline wrappers over backends/x86_64/x86.h
+ * and kvm.h. Built with -DVIRTIO_HOST_TEST (tests/unit/virtio), they are
+ * functions the test suite implements: MMIO and port accesses reach a
+ * simulated register file, DMA addresses are host pointers, vio_relax() lets
+ * the simulated device make progress and vio_now_ns() is a simulated clock.
+ *
+ * Addresses are guest-physical == virtual (identity-mapped), so a pointer
+ * is its own DMA address on both builds.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+static inline uint64_t vio_phys(const void *p)
+{
+    return (uint64_t)(uintptr_t)p;
+}
+
+/*
+ * Zeroed, aligned DMA memory (heap: identity-mapped, physically contiguous;
+ * below 4 GB on the host too, as legacy queue page numbers are 32 bits).
+ * NULL when exhausted. vio_dma_free(NULL) does nothing.
+ */
+void *vio_dma_alloc(size_t size, size_t align);
+void vio_dma_free(void *p);
+
+#ifdef VIRTIO_HOST_TEST
+
+uint8_t vio_read8(uintptr_t a);
+uint16_t vio_read16(uintptr_t a);
+uint32_t vio_read32(uintptr_t a);
+void vio_write8(uintptr_t a, uint8_t v);
+void vio_write16(uintptr_t a, uint16_t v);
+void vio_write32(uintptr_t a, uint32_t v);
+uint8_t vio_inb(uint16_t port);
+uint16_t vio_inw(uint16_t port);
+uint32_t vio_inl(uint16_t port);
+void vio_outb(uint16_t port, uint8_t v);
+void vio_outw(uint16_t port, uint16_t v);
+void vio_outl(uint16_t port, uint32_t v);
+void *vio_map(uint64_t pa, size_t len);
+void vio_irq_enable(int gsi);
+void vio_relax(void);
+uint64_t vio_now_ns(void);
+#define vio_mb()      __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define vio_barrier() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+
+#else
+
+#include "kvm.h"
+#include "x86.h"
+
+static inline uint8_t vio_read8(uintptr_t a)
+{
+    return *(volatile uint8_t *)a;
+}
+static inline uint16_t vio_read16(uintptr_t a)
+{
+    return *(volatile uint16_t *)a;
+}
+static inline uint32_t vio_read32(uintptr_t a)
+{
+    return x86_mmio_read32(a);
+}
+static inline void vio_write8(uintptr_t a, uint8_t v)
+{
+    *(volatile uint8_t *)a = v;
+}
+static inline void vio_write16(uintptr_t a, uint16_t v)
+{
+    *(volatile uint16_t *)a = v;
+}
+static inline void vio_write32(uintptr_t a, uint32_t v)
+{
+    x86_mmio_write32(a, v);
+}
+static inline uint8_t vio_inb(uint16_t port)
+{
+    return x86_inb(port);
+}
+static inline uint16_t vio_inw(uint16_t port)
+{
+    return x86_inw(port);
+}
+static inline uint32_t vio_inl(uint16_t port)
+{
+    return x86_inl(port);
+}
+static inline void vio_outb(uint16_t port, uint8_t v)
+{
+    x86_outb(port, v);
+}
+static inline void vio_outw(uint16_t port, uint16_t v)
+{
+    x86_outw(port, v);
+}
+static inline void vio_outl(uint16_t port, uint32_t v)
+{
+    x86_outl(port, v);
+}
+static inline void *vio_map(uint64_t pa, size_t len)
+{
+    return x86_mmio_map(pa, len);
+}
+static inline void vio_irq_enable(int gsi)
+{
+    kvm_irq_enable(gsi);
+}
+/* The device runs in another host thread: spinning on the ring costs no exit. */
+static inline void vio_relax(void)
+{
+    __asm__ volatile("pause" ::: "memory");
+}
+static inline uint64_t vio_now_ns(void)
+{
+    return x86_tsc_ns();
+}
+/* x86 keeps stores in order and loads in order; store-then-load needs mfence. */
+#define vio_mb()      x86_mb()
+#define vio_barrier() x86_barrier()
+
+#endif
+
+#endif

@@ -1,0 +1,1131 @@
+/* tests/unit/virtio/sim.c: the simulated virtio world: registers, PCI bus, device models, and
+ * virtio_port.h for the host. */
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "mirc/mirc.h"
+#include "sim.h"
+#include "virtio_port.h"
+
+struct sim sim;
+
+/* ---- the world ---- */
+
+void sim_reset(void)
+{
+    virtio_test_reset();
+    sim_fini();
+    memset(&sim, 0, sizeof sim);
+}
+
+void sim_fini(void)
+{
+    virtio_test_reset();
+    for (unsigned i = 0; i < SIM_DEVS; i++) {
+        free(sim.dev[i].disk);
+        sim.dev[i].disk = NULL;
+    }
+}
+
+static struct sim_dev *new_dev(unsigned i, enum sim_bus bus, uint32_t type, int modern)
+{
+    cr_assert(i < SIM_DEVS && !sim.dev[i].present);
+    struct sim_dev *d = &sim.dev[i];
+    memset(d, 0, sizeof *d);
+    d->present = 1;
+    d->bus = bus;
+    d->type = type;
+    d->modern = modern;
+    d->nq = type == VIRTIO_ID_NET ? 2 : 1;
+    for (unsigned q = 0; q < d->nq; q++)
+        d->q[q].num_max = 256;
+    d->features = VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) | VIRTIO_BIT(VIRTIO_F_NOTIFY_ON_EMPTY) |
+                  VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC);
+    if (modern)
+        d->features |= VIRTIO_BIT(VIRTIO_F_VERSION_1);
+    else
+        d->features |= VIRTIO_BIT(VIRTIO_F_ANY_LAYOUT);
+    return d;
+}
+
+static void net_config(struct sim_dev *d, const uint8_t mac[6], unsigned mtu)
+{
+    d->features |= VIRTIO_BIT(5) | VIRTIO_BIT(16);                 /* MAC, STATUS */
+    d->features |= VIRTIO_BIT(0) | VIRTIO_BIT(1) | VIRTIO_BIT(15); /* CSUM, GUEST_CSUM, MRG_RXBUF */
+    memcpy(d->config, mac, 6);
+    d->config[6] = 1; /* link up */
+    if (mtu) {
+        d->features |= VIRTIO_BIT(3);
+        d->config[10] = (uint8_t)mtu;
+        d->config[11] = (uint8_t)(mtu >> 8);
+    }
+}
+
+static void blk_config(struct sim_dev *d, uint64_t bytes, unsigned blk_size)
+{
+    d->disk = calloc(1, bytes);
+    cr_assert(d->disk);
+    d->disk_bytes = bytes;
+    uint64_t sectors = bytes / 512;
+    memcpy(d->config, &sectors, 8);
+    uint32_t seg_max = d->q[0].num_max - 2;
+    memcpy(d->config + 12, &seg_max, 4);
+    d->features |= VIRTIO_BIT(2) | VIRTIO_BIT(9); /* SEG_MAX, FLUSH */
+    if (blk_size) {
+        d->features |= VIRTIO_BIT(6);
+        memcpy(d->config + 20, &blk_size, 4);
+    }
+}
+
+struct sim_dev *sim_mmio_net(unsigned i, int modern, const uint8_t mac[6], unsigned mtu)
+{
+    struct sim_dev *d = new_dev(i, SIM_MMIO, VIRTIO_ID_NET, modern);
+    d->gsi = 24 + (int)i;
+    net_config(d, mac, mtu);
+    return d;
+}
+
+struct sim_dev *sim_mmio_blk(unsigned i, int modern, uint64_t bytes, unsigned blk_size)
+{
+    struct sim_dev *d = new_dev(i, SIM_MMIO, VIRTIO_ID_BLOCK, modern);
+    d->gsi = 24 + (int)i;
+    blk_config(d, bytes, blk_size);
+    return d;
+}
+
+static void pci_init(struct sim_dev *d, int transitional)
+{
+    uint8_t *c = d->pcfg;
+    d->legacy_io = transitional;
+    uint16_t did = transitional ? (uint16_t)(0x1000 + d->type - 1) : (uint16_t)(0x1040 + d->type);
+    c[0] = 0xf4, c[1] = 0x1a, c[2] = (uint8_t)did, c[3] = (uint8_t)(did >> 8);
+    c[8] = d->modern ? 1 : 0;
+    c[0x2c] = 0xf4, c[0x2d] = 0x1a, c[0x2e] = (uint8_t)d->type;
+    c[0x3d] = 1;                    /* INTA */
+    c[0x10] = transitional ? 1 : 0; /* BAR0: I/O */
+    c[0x20] = d->modern ? 0xc : 0;  /* BAR4: 64-bit prefetchable memory */
+    if (transitional)
+        d->features |= VIRTIO_BIT(VIRTIO_F_ANY_LAYOUT);
+    if (d->modern) {
+        c[6] = 0x10; /* capability list */
+        c[0x34] = 0x40;
+        /* an MSI-X capability first: the driver must skip it */
+        c[0x40] = 0x11, c[0x41] = 0x50, c[0x42] = 12;
+        static const struct {
+            uint8_t at, next, type;
+            uint32_t off, len;
+        } caps[] = {
+            { 0x50, 0x60, 1, 0x0000, 0x38 },
+            { 0x60, 0x70, 3, 0x1000, 0x4 },
+            { 0x70, 0x80, 4, 0x2000, 0x40 },
+            { 0x80, 0x00, 2, 0x3000, 0x1000 },
+        };
+        for (unsigned k = 0; k < 4; k++) {
+            uint8_t *p = c + caps[k].at;
+            p[0] = 0x09, p[1] = caps[k].next, p[2] = caps[k].type == 2 ? 20 : 16;
+            p[3] = caps[k].type, p[4] = 4;
+            memcpy(p + 8, &caps[k].off, 4);
+            memcpy(p + 12, &caps[k].len, 4);
+            if (caps[k].type == 2) {
+                uint32_t mult = 4;
+                memcpy(p + 16, &mult, 4);
+            }
+        }
+    }
+    if (!transitional)
+        d->features |= VIRTIO_BIT(VIRTIO_F_VERSION_1);
+}
+
+struct sim_dev *sim_pci_net(unsigned slot, int modern, int transitional, const uint8_t mac[6])
+{
+    struct sim_dev *d = new_dev(slot, SIM_PCI, VIRTIO_ID_NET, modern);
+    d->slot = slot;
+    net_config(d, mac, 0);
+    pci_init(d, transitional);
+    return d;
+}
+
+struct sim_dev *sim_pci_blk(unsigned slot, int modern, int transitional, uint64_t bytes)
+{
+    struct sim_dev *d = new_dev(slot, SIM_PCI, VIRTIO_ID_BLOCK, modern);
+    d->slot = slot;
+    blk_config(d, bytes, 0);
+    pci_init(d, transitional);
+    return d;
+}
+
+const char *sim_mmio_word(unsigned i, char *buf, size_t size)
+{
+    snprintf(buf, size, "virtio_mmio.device=512@0x%x:%u", SIM_MMIO_BASE + i * SIM_MMIO_SIZE,
+             24 + i);
+    return buf;
+}
+
+void sim_boot(const unsigned *windows, unsigned n)
+{
+    char words[SIM_DEVS][64];
+    char *argv[SIM_DEVS + 2];
+    argv[0] = "test";
+    for (unsigned k = 0; k < n; k++)
+        argv[1 + k] = (char *)sim_mmio_word(windows[k], words[k], sizeof words[k]);
+    argv[n + 1] = NULL;
+    kvm_virtio_init((int)n + 1, argv);
+}
+
+/* ---- the device side of the rings ---- */
+
+static int negotiated(const struct sim_dev *d, unsigned bit)
+{
+    return (d->driver_features >> bit) & 1;
+}
+
+static struct virtq_desc *sdesc(const struct sim_queue *q)
+{
+    return (struct virtq_desc *)(uintptr_t)q->desc;
+}
+
+static struct virtq_avail *savail(const struct sim_queue *q)
+{
+    return (struct virtq_avail *)(uintptr_t)q->avail;
+}
+
+static struct virtq_used *sused(const struct sim_queue *q)
+{
+    return (struct virtq_used *)(uintptr_t)q->used;
+}
+
+struct sseg {
+    uint8_t *p;
+    uint32_t len;
+    int write;
+};
+
+/* Follows a chain; fails the test on a malformed one. Returns the segment count. */
+static unsigned walk(const struct sim_queue *q, uint16_t head, struct sseg *s, unsigned max)
+{
+    unsigned n = 0;
+    uint16_t i = head;
+    int seen_write = 0;
+    for (;;) {
+        cr_assert(i < q->num, "descriptor %u outside a %u-entry ring", i, q->num);
+        cr_assert(n < max && n < q->num, "chain from %u is too long or loops", head);
+        struct virtq_desc *d = &sdesc(q)[i];
+        int w = (d->flags & VIRTQ_DESC_F_WRITE) != 0;
+        cr_assert(!(seen_write && !w), "a readable descriptor after a writable one");
+        cr_assert(d->len > 0 && d->addr != 0, "empty descriptor %u", i);
+        seen_write |= w;
+        s[n++] = (struct sseg){ (uint8_t *)(uintptr_t)d->addr, d->len, w };
+        if (!(d->flags & VIRTQ_DESC_F_NEXT))
+            return n;
+        i = d->next;
+    }
+}
+
+static void interrupt(struct sim_dev *d, struct sim_queue *q, uint16_t old)
+{
+    int need;
+    if (negotiated(d, VIRTIO_F_RING_EVENT_IDX)) {
+        uint16_t ev = savail(q)->ring[q->num];
+        need = (uint16_t)(q->used_idx - ev - 1) < (uint16_t)(q->used_idx - old);
+    } else {
+        need = !(savail(q)->flags & VIRTQ_AVAIL_F_NO_INTERRUPT);
+    }
+    if (need) {
+        d->isr |= VIRTIO_ISR_QUEUE;
+        d->irq_level = 1;
+        d->interrupts++;
+    }
+}
+
+static void push_used(struct sim_dev *d, struct sim_queue *q, uint16_t head, uint32_t len)
+{
+    uint16_t old = q->used_idx;
+    struct virtq_used_elem *e = &sused(q)->ring[q->used_idx % q->num];
+    e->id = head;
+    if (d->bogus_used_id) {
+        e->id = (uint32_t)d->bogus_used_id;
+        d->bogus_used_id = 0;
+    }
+    e->len = len;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    sused(q)->idx = ++q->used_idx;
+    interrupt(d, q, old);
+}
+
+static int take(struct sim_dev *d, struct sim_queue *q, uint16_t *head)
+{
+    if (!q->ready || q->last_avail == savail(q)->idx)
+        return 0;
+    uint16_t n = (uint16_t)(savail(q)->idx - q->last_avail);
+    cr_assert(n <= q->num, "avail index %u ran %u ahead of the device", savail(q)->idx, n);
+    *head = savail(q)->ring[q->last_avail % q->num];
+    q->last_avail++;
+    (void)d;
+    return 1;
+}
+
+static void publish_event(struct sim_dev *d, struct sim_queue *q)
+{
+    if (!q->ready)
+        return;
+    memcpy(&sused(q)->ring[q->num], &q->last_avail, 2); /* avail_event */
+    sused(q)->flags = d->no_notify ? VIRTQ_USED_F_NO_NOTIFY : 0;
+}
+
+static void config_interrupt(struct sim_dev *d)
+{
+    d->isr |= VIRTIO_ISR_CONFIG;
+    d->irq_level = 1;
+    d->interrupts++;
+}
+
+static int count_request(struct sim_dev *d)
+{
+    d->requests++;
+    if (d->needs_reset_after && d->requests > (unsigned)d->needs_reset_after) {
+        d->status |= VIRTIO_STATUS_NEEDS_RESET;
+        d->stopped = 1;
+        config_interrupt(d);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- virtio-blk ---- */
+
+static void blk_request(struct sim_dev *d, struct sim_queue *q, uint16_t head)
+{
+    struct sseg s[VIRTQ_MAX];
+    unsigned n = walk(q, head, s, VIRTQ_MAX);
+    cr_assert(n >= 2, "a block request needs a header and a status");
+    cr_assert(!s[0].write && s[0].len >= 16, "the request header must be 16 readable bytes");
+    cr_assert(s[n - 1].write && s[n - 1].len >= 1, "the status must be a writable byte");
+    uint32_t type;
+    uint64_t sector;
+    memcpy(&type, s[0].p, 4);
+    memcpy(&sector, s[0].p + 8, 8);
+    size_t bytes = 0;
+    for (unsigned k = 1; k + 1 < n; k++) {
+        cr_assert(s[k].write == (type == 0), "data descriptor %u has the wrong direction", k);
+        bytes += s[k].len;
+        if (s[k].len > d->max_seg_len)
+            d->max_seg_len = s[k].len;
+    }
+    if (n - 2 > d->max_segs)
+        d->max_segs = n - 2;
+    if (bytes > d->max_req_bytes)
+        d->max_req_bytes = bytes;
+    uint8_t st = 0;
+    uint32_t written = 1;
+    if (type == 0 || type == 1) {
+        cr_assert(bytes % 512 == 0, "a %zu-byte transfer is not whole sectors", bytes);
+        if (sector > d->disk_bytes / 512 || bytes > d->disk_bytes - sector * 512 ||
+            (type == 1 && (d->features & VIRTIO_BIT(5)))) {
+            st = 1; /* IOERR */
+        } else {
+            uint8_t *p = d->disk + sector * 512;
+            for (unsigned k = 1; k + 1 < n; k++) {
+                if (type == 0)
+                    memcpy(s[k].p, p, s[k].len);
+                else
+                    memcpy(p, s[k].p, s[k].len);
+                p += s[k].len;
+            }
+            if (type == 0)
+                written += (uint32_t)bytes;
+        }
+    } else if (type == 4) {
+        cr_assert(n == 2, "a flush carries no data");
+        d->flushes++;
+    } else {
+        st = 2; /* UNSUPP */
+    }
+    if (d->fail_status)
+        st = (uint8_t)d->fail_status;
+    if (!d->skip_status)
+        *s[n - 1].p = st;
+    if (d->hold || d->reorder) {
+        cr_assert(d->npending < SIM_PENDING);
+        d->pending[d->npending] = head;
+        d->pending_len[d->npending++] = written;
+    } else {
+        push_used(d, q, head, written);
+    }
+}
+
+/* ---- virtio-net ---- */
+
+static size_t net_hdr_len(const struct sim_dev *d)
+{
+    return negotiated(d, VIRTIO_F_VERSION_1) || negotiated(d, 15) ? 12 : 10;
+}
+
+static void net_tx(struct sim_dev *d, struct sim_queue *q, uint16_t head)
+{
+    struct sseg s[8];
+    unsigned n = walk(q, head, s, 8);
+    struct sim_frame *f = &d->tx[d->ntx++ % SIM_FRAMES];
+    size_t hl = net_hdr_len(d), got = 0;
+    f->len = 0;
+    f->hdr_len = hl;
+    if (!negotiated(d, VIRTIO_F_VERSION_1) && !negotiated(d, VIRTIO_F_ANY_LAYOUT))
+        cr_assert(n >= 2 && s[0].len == hl, "legacy without ANY_LAYOUT: header alone first");
+    for (unsigned k = 0; k < n; k++) {
+        cr_assert(!s[k].write, "a transmit buffer must be device-readable");
+        for (uint32_t b = 0; b < s[k].len; b++, got++) {
+            if (got < hl)
+                f->hdr[got] = s[k].p[b];
+            else if (f->len < SIM_FRAME_MAX)
+                f->data[f->len++] = s[k].p[b];
+        }
+    }
+    cr_assert(got > hl, "a transmit buffer without a frame");
+    d->tx_total++;
+    push_used(d, q, head, 0);
+}
+
+int sim_net_inject(struct sim_dev *d, const void *frame, size_t len)
+{
+    struct sim_queue *q = &d->q[0];
+    uint16_t head;
+    if (d->stopped || !(d->status & VIRTIO_STATUS_DRIVER_OK) || !take(d, q, &head)) {
+        d->rx_dropped++;
+        return -1;
+    }
+    struct sseg s[8];
+    unsigned n = walk(q, head, s, 8);
+    size_t hl = net_hdr_len(d), cap = 0;
+    for (unsigned k = 0; k < n; k++) {
+        cr_assert(s[k].write, "a receive buffer must be device-writable");
+        cap += s[k].len;
+    }
+    if (!negotiated(d, VIRTIO_F_VERSION_1) && !negotiated(d, VIRTIO_F_ANY_LAYOUT))
+        cr_assert(n >= 2 && s[0].len == hl, "legacy without ANY_LAYOUT: header alone first");
+    uint8_t hdr[12] = { 0 };
+    if (hl == 12)
+        hdr[10] = 1; /* num_buffers */
+    size_t total = hl + len, put = 0;
+    if (total > cap) { /* as QEMU does: the frame does not fit, drop it */
+        d->rx_dropped++;
+        push_used(d, q, head, 0);
+        return -1;
+    }
+    for (unsigned k = 0; k < n && put < total; k++) {
+        for (uint32_t b = 0; b < s[k].len && put < total; b++, put++)
+            s[k].p[b] = put < hl ? hdr[put] : ((const uint8_t *)frame)[put - hl];
+    }
+    publish_event(d, q);
+    push_used(d, q, head, d->rx_len_override ? d->rx_len_override : (uint32_t)total);
+    return 0;
+}
+
+void sim_run(struct sim_dev *d)
+{
+    if (!d->present || d->stopped || !(d->status & VIRTIO_STATUS_DRIVER_OK))
+        return;
+    uint16_t head;
+    if (d->type == VIRTIO_ID_BLOCK) {
+        struct sim_queue *q = &d->q[0];
+        while (!d->stopped && take(d, q, &head)) {
+            if (count_request(d) == 0)
+                blk_request(d, q, head);
+        }
+        publish_event(d, q);
+    } else {
+        struct sim_queue *q = &d->q[1];
+        while (!d->tx_hold && take(d, q, &head))
+            net_tx(d, q, head);
+        publish_event(d, q);
+        publish_event(d, &d->q[0]);
+    }
+}
+
+void sim_complete(struct sim_dev *d)
+{
+    struct sim_queue *q = &d->q[0];
+    for (unsigned k = 0; k < d->npending; k++) {
+        unsigned at = d->reorder ? d->npending - 1 - k : k;
+        push_used(d, q, d->pending[at], d->pending_len[at]);
+    }
+    d->npending = 0;
+}
+
+int sim_raised_gsi(void)
+{
+    for (unsigned i = 0; i < SIM_DEVS; i++) {
+        struct sim_dev *d = &sim.dev[i];
+        if (!d->present || !d->irq_level)
+            continue;
+        if (d->bus == SIM_MMIO)
+            return d->gsi;
+        unsigned intx = 0;
+        if (sim.pci == 2)
+            return 16 + 4 + (int)((d->slot + intx) % 4);
+        unsigned irq = sim.pirqrc[(d->slot - 1 + intx) & 3];
+        return irq & 0x80 ? -1 : (int)irq;
+    }
+    return -1;
+}
+
+/* ---- common register semantics ---- */
+
+static void dev_reset(struct sim_dev *d)
+{
+    d->status = 0;
+    d->driver_features = 0;
+    d->isr = 0;
+    d->irq_level = 0;
+    d->stopped = 0;
+    for (unsigned q = 0; q < SIM_QUEUES; q++) {
+        uint32_t max = d->q[q].num_max;
+        memset(&d->q[q], 0, sizeof d->q[q]);
+        d->q[q].num_max = max;
+    }
+}
+
+static void set_status(struct sim_dev *d, uint8_t v)
+{
+    if (v == 0) {
+        dev_reset(d);
+        return;
+    }
+    if ((v & VIRTIO_STATUS_FEATURES_OK) && !(d->status & VIRTIO_STATUS_FEATURES_OK)) {
+        int ok = !d->refuse_features_ok && (d->driver_features & ~d->features) == 0 &&
+                 negotiated(d, VIRTIO_F_VERSION_1);
+        if (!ok)
+            v &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
+    }
+    if (d->modern && (v & VIRTIO_STATUS_DRIVER_OK))
+        cr_assert(d->status & VIRTIO_STATUS_FEATURES_OK, "DRIVER_OK before FEATURES_OK");
+    d->status = (uint8_t)(v | (d->status & VIRTIO_STATUS_NEEDS_RESET));
+}
+
+static void legacy_queue(struct sim_dev *d, struct sim_queue *q, uint32_t pfn)
+{
+    q->pfn = pfn;
+    if (!pfn) {
+        q->ready = 0;
+        return;
+    }
+    uint32_t page = d->page_size ? d->page_size : 4096, align = q->align ? q->align : 4096;
+    if (!q->num)
+        q->num = q->num_max;
+    q->desc = (uint64_t)pfn * page;
+    q->avail = q->desc + 16ull * q->num;
+    q->used = (q->avail + 2ull * (3 + q->num) + align - 1) & ~(uint64_t)(align - 1);
+    q->ready = 1;
+}
+
+static void notify(struct sim_dev *d, unsigned idx)
+{
+    cr_assert(idx < d->nq, "notify of queue %u", idx);
+    cr_assert(d->status & VIRTIO_STATUS_DRIVER_OK, "notify before DRIVER_OK");
+    d->notifies[idx]++;
+    sim_run(d);
+}
+
+static uint32_t cfg_bytes(const struct sim_dev *d, unsigned off, unsigned width)
+{
+    uint32_t v = 0;
+    cr_assert(off + width <= sizeof d->config, "config read at %u", off);
+    memcpy(&v, d->config + off, width);
+    return v;
+}
+
+/* ---- virtio-mmio ---- */
+
+static struct sim_dev *mmio_dev(uintptr_t a, unsigned *off)
+{
+    if (a < SIM_MMIO_BASE || a >= SIM_MMIO_BASE + SIM_DEVS * SIM_MMIO_SIZE)
+        return NULL;
+    unsigned i = (unsigned)((a - SIM_MMIO_BASE) / SIM_MMIO_SIZE);
+    *off = (unsigned)((a - SIM_MMIO_BASE) % SIM_MMIO_SIZE);
+    return &sim.dev[i];
+}
+
+static uint32_t mmio_read(struct sim_dev *d, unsigned off, unsigned width)
+{
+    if (off >= 0x100)
+        return d->present ? cfg_bytes(d, off - 0x100, width) : 0;
+    cr_assert(width == 4, "a %u-byte access to mmio register 0x%x", width, off);
+    if (!d->present || d->bus != SIM_MMIO)
+        return off == 0 ? 0x74726976u : off == 4 ? 2 : 0; /* an empty transport */
+    struct sim_queue *q = d->qsel < SIM_QUEUES ? &d->q[d->qsel] : NULL;
+    switch (off) {
+    case 0x000:
+        return 0x74726976u;
+    case 0x004:
+        return d->modern ? 2 : 1;
+    case 0x008:
+        return d->type;
+    case 0x00c:
+        return 0x554d4551u;
+    case 0x010:
+        return d->dfsel == 0                ? (uint32_t)d->features
+               : d->dfsel == 1 && d->modern ? (uint32_t)(d->features >> 32)
+                                            : 0;
+    case 0x034:
+        return q && d->qsel < d->nq ? q->num_max : 0;
+    case 0x040:
+        return q ? q->pfn : 0;
+    case 0x044:
+        return q ? q->ready : 0;
+    case 0x060:
+        return d->isr;
+    case 0x070:
+        return d->status;
+    case 0x0fc:
+        return d->config_gen;
+    default:
+        return 0;
+    }
+}
+
+static void set_addr(uint64_t *a, int hi, uint32_t v)
+{
+    *a = hi ? (*a & 0xffffffffu) | (uint64_t)v << 32 : (*a & ~0xffffffffull) | v;
+}
+
+static void mmio_write(struct sim_dev *d, unsigned off, uint32_t v, unsigned width)
+{
+    cr_assert(width == 4, "a %u-byte write to mmio register 0x%x", width, off);
+    cr_assert(d->present && d->bus == SIM_MMIO, "write to an empty mmio window");
+    struct sim_queue *q = d->qsel < SIM_QUEUES ? &d->q[d->qsel] : &d->q[0];
+    switch (off) {
+    case 0x014:
+        d->dfsel = v;
+        break;
+    case 0x020:
+        if (d->gfsel < 2)
+            set_addr(&d->driver_features, (int)d->gfsel, v);
+        break;
+    case 0x024:
+        cr_assert(d->modern || v == 0, "legacy: DriverFeaturesSel must stay 0");
+        d->gfsel = v;
+        break;
+    case 0x028:
+        d->page_size = v;
+        break;
+    case 0x030:
+        d->qsel = v;
+        break;
+    case 0x038:
+        cr_assert(v <= q->num_max && v && !(v & (v - 1)), "QueueNum %u", v);
+        q->num = v;
+        break;
+    case 0x03c:
+        q->align = v;
+        break;
+    case 0x040:
+        cr_assert(!d->modern, "QueuePFN on a version 2 device");
+        legacy_queue(d, q, v);
+        break;
+    case 0x044:
+        q->ready = v & 1;
+        break;
+    case 0x050:
+        notify(d, v);
+        break;
+    case 0x064:
+        d->isr &= ~v;
+        d->irq_level = d->isr != 0;
+        break;
+    case 0x070:
+        set_status(d, (uint8_t)v);
+        break;
+    case 0x080:
+    case 0x084:
+        set_addr(&q->desc, off == 0x084, v);
+        break;
+    case 0x090:
+    case 0x094:
+        set_addr(&q->avail, off == 0x094, v);
+        break;
+    case 0x0a0:
+    case 0x0a4:
+        set_addr(&q->used, off == 0x0a4, v);
+        break;
+    default:
+        cr_assert_fail("write to unknown mmio register 0x%x", off);
+    }
+}
+
+/* ---- virtio-pci ---- */
+
+#define BAR4_SIZE 0x4000u
+#define BAR0_SIZE 64u
+
+static struct sim_dev *pci_dev(unsigned slot)
+{
+    if (slot >= SIM_DEVS || !sim.dev[slot].present || sim.dev[slot].bus != SIM_PCI)
+        return NULL;
+    return &sim.dev[slot];
+}
+
+static uint32_t pci_cfg_read(unsigned slot, unsigned off)
+{
+    sim.pci_slots_probed += off == 0;
+    if (!sim.pci)
+        return 0xffffffffu;
+    if (slot == 0 && off == 0)
+        return sim.pci == 2 ? 0x29c08086u : 0x12378086u;
+    if (slot == 1 && sim.pci == 1) {
+        if (off == 0)
+            return 0x70008086u;
+        if (off == 0x60)
+            return (uint32_t)sim.pirqrc[0] | sim.pirqrc[1] << 8 | sim.pirqrc[2] << 16 |
+                   (uint32_t)sim.pirqrc[3] << 24;
+        return 0;
+    }
+    struct sim_dev *d = pci_dev(slot);
+    if (!d)
+        return 0xffffffffu;
+    uint32_t v;
+    memcpy(&v, d->pcfg + off, 4);
+    return v;
+}
+
+static void pci_cfg_write(unsigned slot, unsigned off, uint32_t v, unsigned width)
+{
+    if (slot == 1 && sim.pci == 1 && off >= 0x60 && off < 0x64) {
+        for (unsigned k = 0; k < width; k++)
+            sim.pirqrc[off - 0x60 + k] = (uint8_t)(v >> 8 * k);
+        return;
+    }
+    struct sim_dev *d = pci_dev(slot);
+    cr_assert(d, "config write to empty slot %u", slot);
+    uint8_t *c = d->pcfg;
+    if (off == 0x10 && width == 4) { /* BAR0: I/O, when transitional */
+        uint32_t mask = d->legacy_io ? ~(BAR0_SIZE - 1) : 0;
+        d->bar0 = (uint16_t)(v & mask);
+        v = d->legacy_io ? (v & mask) | 1 : 0;
+    } else if (off == 0x20 && width == 4) { /* BAR4: 64-bit memory, low half */
+        uint32_t mask = d->modern ? ~(BAR4_SIZE - 1) : 0;
+        v = d->modern ? (v & mask) | 0xc : 0;
+        d->bar4 = (d->bar4 & ~0xffffffffull) | (v & ~0xfu);
+    } else if (off == 0x24 && width == 4) {
+        v = d->modern ? v : 0;
+        d->bar4 = (d->bar4 & 0xffffffffu) | (uint64_t)v << 32;
+    } else if (off >= 0x10 && off < 0x28) {
+        return; /* BARs that do not exist */
+    } else if (off == 0x04 || off == 0x3c) {
+        /* command, interrupt line: writable */
+    } else {
+        cr_assert_fail("config write to read-only offset 0x%x of slot %u", off, slot);
+    }
+    for (unsigned k = 0; k < width; k++)
+        c[off + k] = (uint8_t)(v >> 8 * k);
+}
+
+static uint16_t cmd(const struct sim_dev *d)
+{
+    return (uint16_t)(d->pcfg[4] | d->pcfg[5] << 8);
+}
+
+static struct sim_dev *bar4_dev(uintptr_t a, unsigned *off)
+{
+    for (unsigned i = 0; i < SIM_DEVS; i++) {
+        struct sim_dev *d = &sim.dev[i];
+        if (d->present && d->bus == SIM_PCI && d->bar4 && a >= d->bar4 && a < d->bar4 + BAR4_SIZE) {
+            cr_assert(cmd(d) & 2, "memory access to slot %u with memory decoding off", d->slot);
+            *off = (unsigned)(a - d->bar4);
+            return d;
+        }
+    }
+    return NULL;
+}
+
+static uint32_t common_read(struct sim_dev *d, unsigned off, unsigned width)
+{
+    struct sim_queue *q = d->qsel < SIM_QUEUES ? &d->q[d->qsel] : NULL;
+    switch (off) {
+    case 0x04:
+        return d->dfsel == 0   ? (uint32_t)d->features
+               : d->dfsel == 1 ? (uint32_t)(d->features >> 32)
+                               : 0;
+    case 0x12:
+        return d->nq;
+    case 0x14:
+        cr_assert(width == 1);
+        return d->status;
+    case 0x15:
+        cr_assert(width == 1);
+        return d->config_gen;
+    case 0x18:
+        return q && d->qsel < d->nq ? (q->num ? q->num : q->num_max) : 0;
+    case 0x1c:
+        return q ? q->ready : 0;
+    case 0x1e:
+        return d->qsel; /* queue_notify_off */
+    default:
+        return 0;
+    }
+}
+
+static void common_write(struct sim_dev *d, unsigned off, uint32_t v, unsigned width)
+{
+    struct sim_queue *q = d->qsel < SIM_QUEUES ? &d->q[d->qsel] : &d->q[0];
+    switch (off) {
+    case 0x00:
+        d->dfsel = v;
+        break;
+    case 0x08:
+        d->gfsel = v;
+        break;
+    case 0x0c:
+        if (d->gfsel < 2)
+            set_addr(&d->driver_features, (int)d->gfsel, v);
+        break;
+    case 0x14:
+        cr_assert(width == 1);
+        set_status(d, (uint8_t)v);
+        break;
+    case 0x16:
+        cr_assert(width == 2);
+        d->qsel = v;
+        break;
+    case 0x18:
+        cr_assert(v && v <= q->num_max && !(v & (v - 1)), "queue_size %u", v);
+        q->num = v;
+        break;
+    case 0x1c:
+        cr_assert(width == 2 && v == 1, "queue_enable");
+        if (!q->num)
+            q->num = q->num_max;
+        q->ready = 1;
+        break;
+    case 0x20:
+    case 0x24:
+        set_addr(&q->desc, off == 0x24, v);
+        break;
+    case 0x28:
+    case 0x2c:
+        set_addr(&q->avail, off == 0x2c, v);
+        break;
+    case 0x30:
+    case 0x34:
+        set_addr(&q->used, off == 0x34, v);
+        break;
+    default:
+        cr_assert_fail("write to common config offset 0x%x", off);
+    }
+}
+
+static uint32_t bar4_read(struct sim_dev *d, unsigned off, unsigned width)
+{
+    if (off < 0x38)
+        return common_read(d, off, width);
+    if (off == 0x1000) {
+        uint32_t v = d->isr;
+        d->isr = 0;
+        d->irq_level = 0;
+        return v;
+    }
+    if (off >= 0x2000 && off < 0x2040)
+        return cfg_bytes(d, off - 0x2000, width);
+    cr_assert_fail("read of BAR4 offset 0x%x", off);
+    return 0;
+}
+
+static void bar4_write(struct sim_dev *d, unsigned off, uint32_t v, unsigned width)
+{
+    if (off < 0x38) {
+        common_write(d, off, v, width);
+        return;
+    }
+    if (off >= 0x3000 && off < 0x4000) {
+        cr_assert(width == 2 && (off - 0x3000) == 4 * v, "notify of queue %u at 0x%x", v, off);
+        notify(d, v);
+        return;
+    }
+    cr_assert_fail("write to BAR4 offset 0x%x", off);
+}
+
+static struct sim_dev *bar0_dev(uint16_t port, unsigned *off)
+{
+    for (unsigned i = 0; i < SIM_DEVS; i++) {
+        struct sim_dev *d = &sim.dev[i];
+        if (d->present && d->bus == SIM_PCI && d->legacy_io && d->bar0 && port >= d->bar0 &&
+            port < d->bar0 + BAR0_SIZE) {
+            cr_assert(cmd(d) & 1, "port access to slot %u with I/O decoding off", d->slot);
+            *off = port - d->bar0;
+            return d;
+        }
+    }
+    return NULL;
+}
+
+static uint32_t legacy_read(struct sim_dev *d, unsigned off, unsigned width)
+{
+    struct sim_queue *q = d->qsel < SIM_QUEUES ? &d->q[d->qsel] : NULL;
+    switch (off) {
+    case 0x00:
+        return (uint32_t)d->features;
+    case 0x08:
+        return q ? q->pfn : 0;
+    case 0x0c:
+        return q && d->qsel < d->nq ? q->num_max : 0;
+    case 0x12:
+        return d->status;
+    case 0x13: {
+        uint32_t v = d->isr;
+        d->isr = 0;
+        d->irq_level = 0;
+        return v;
+    }
+    default:
+        if (off >= 0x14)
+            return cfg_bytes(d, off - 0x14, width);
+        return 0;
+    }
+}
+
+static void legacy_write(struct sim_dev *d, unsigned off, uint32_t v, unsigned width)
+{
+    switch (off) {
+    case 0x04:
+        cr_assert(width == 4);
+        d->driver_features = v;
+        break;
+    case 0x08:
+        legacy_queue(d, &d->q[d->qsel < SIM_QUEUES ? d->qsel : 0], v);
+        break;
+    case 0x0e:
+        d->qsel = v;
+        break;
+    case 0x10:
+        notify(d, v);
+        break;
+    case 0x12:
+        set_status(d, (uint8_t)v);
+        break;
+    default:
+        cr_assert_fail("write to legacy register 0x%x", off);
+    }
+}
+
+/* ---- virtio_port.h for the host ---- */
+
+static uint32_t mem_read(uintptr_t a, unsigned width)
+{
+    unsigned off;
+    sim.exits++;
+    struct sim_dev *d = mmio_dev(a, &off);
+    if (d)
+        return mmio_read(d, off, width);
+    if ((d = bar4_dev(a, &off)))
+        return bar4_read(d, off, width);
+    cr_assert_fail("read of unmapped device memory 0x%lx", (unsigned long)a);
+    return 0;
+}
+
+static void mem_write(uintptr_t a, uint32_t v, unsigned width)
+{
+    unsigned off;
+    sim.exits++;
+    struct sim_dev *d = mmio_dev(a, &off);
+    if (d) {
+        mmio_write(d, off, v, width);
+        return;
+    }
+    if ((d = bar4_dev(a, &off))) {
+        bar4_write(d, off, v, width);
+        return;
+    }
+    cr_assert_fail("write to unmapped device memory 0x%lx", (unsigned long)a);
+}
+
+uint8_t vio_read8(uintptr_t a)
+{
+    return (uint8_t)mem_read(a, 1);
+}
+uint16_t vio_read16(uintptr_t a)
+{
+    return (uint16_t)mem_read(a, 2);
+}
+uint32_t vio_read32(uintptr_t a)
+{
+    return mem_read(a, 4);
+}
+void vio_write8(uintptr_t a, uint8_t v)
+{
+    mem_write(a, v, 1);
+}
+void vio_write16(uintptr_t a, uint16_t v)
+{
+    mem_write(a, v, 2);
+}
+void vio_write32(uintptr_t a, uint32_t v)
+{
+    mem_write(a, v, 4);
+}
+
+static uint32_t port_read(uint16_t port, unsigned width)
+{
+    sim.exits++;
+    if (port >= 0xcfc && port < 0xd00) {
+        cr_assert(sim.cf8 & 0x80000000u, "config data access without an address");
+        unsigned bus = (sim.cf8 >> 16) & 0xff, slot = (sim.cf8 >> 11) & 31, fn = (sim.cf8 >> 8) & 7;
+        cr_assert(bus == 0, "the driver scanned bus %u", bus);
+        if (fn != 0)
+            return 0xffffffffu;
+        uint32_t v = pci_cfg_read(slot, sim.cf8 & 0xfc);
+        return v >> 8 * (port - 0xcfc);
+    }
+    if (port == 0xcf8)
+        return sim.cf8;
+    unsigned off;
+    struct sim_dev *d = bar0_dev(port, &off);
+    cr_assert(d, "read of unclaimed port 0x%x", port);
+    return legacy_read(d, off, width);
+}
+
+static void port_write(uint16_t port, uint32_t v, unsigned width)
+{
+    sim.exits++;
+    if (port == 0xcf8) {
+        cr_assert(width == 4);
+        sim.cf8 = v;
+        return;
+    }
+    if (port >= 0xcfc && port < 0xd00) {
+        unsigned slot = (sim.cf8 >> 11) & 31;
+        cr_assert(((sim.cf8 >> 16) & 0xff) == 0 && ((sim.cf8 >> 8) & 7) == 0);
+        pci_cfg_write(slot, (sim.cf8 & 0xfc) + (port - 0xcfc), v, width);
+        return;
+    }
+    unsigned off;
+    struct sim_dev *d = bar0_dev(port, &off);
+    cr_assert(d, "write to unclaimed port 0x%x", port);
+    legacy_write(d, off, v, width);
+}
+
+uint8_t vio_inb(uint16_t port)
+{
+    return (uint8_t)port_read(port, 1);
+}
+uint16_t vio_inw(uint16_t port)
+{
+    return (uint16_t)port_read(port, 2);
+}
+uint32_t vio_inl(uint16_t port)
+{
+    return port_read(port, 4);
+}
+void vio_outb(uint16_t port, uint8_t v)
+{
+    port_write(port, v, 1);
+}
+void vio_outw(uint16_t port, uint16_t v)
+{
+    port_write(port, v, 2);
+}
+void vio_outl(uint16_t port, uint32_t v)
+{
+    port_write(port, v, 4);
+}
+
+void *vio_map(uint64_t pa, size_t len)
+{
+    cr_assert(len > 0 && pa >= 0xc0000000u && pa + len <= 0xfee00000u,
+              "mapping 0x%llx+%zu, outside the device window", (unsigned long long)pa, len);
+    return (void *)(uintptr_t)pa;
+}
+
+void vio_irq_enable(int gsi)
+{
+    cr_assert(gsi >= 0 && gsi < 48);
+    sim.gsis_enabled |= (uint64_t)1 << gsi;
+}
+
+void vio_relax(void)
+{
+    sim.now += SIM_RELAX_NS;
+    for (unsigned i = 0; i < SIM_DEVS; i++) {
+        struct sim_dev *d = &sim.dev[i];
+        sim_run(d);
+        if (d->reorder && !d->hold && d->npending)
+            sim_complete(d);
+    }
+}
+
+uint64_t vio_now_ns(void)
+{
+    return sim.now;
+}
+
+/* DMA memory below 4 GB, as a guest's is: legacy queues are given as 32-bit page numbers. */
+#define DMA_MAX 256
+static struct {
+    void *p;
+    size_t len;
+} dma[DMA_MAX];
+
+void *vio_dma_alloc(size_t size, size_t align)
+{
+    cr_assert(align <= 4096);
+    size_t len = (size + 4095) & ~(size_t)4095;
+    void *p =
+        mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+    cr_assert_neq(p, MAP_FAILED, "no memory below 4 GB");
+    for (unsigned i = 0; i < DMA_MAX; i++) {
+        if (!dma[i].p) {
+            dma[i].p = p;
+            dma[i].len = len;
+            return p;
+        }
+    }
+    cr_assert_fail("more than %d DMA allocations alive", DMA_MAX);
+    return NULL;
+}
+
+void vio_dma_free(void *p)
+{
+    if (!p)
+        return;
+    for (unsigned i = 0; i < DMA_MAX; i++) {
+        if (dma[i].p == p) {
+            munmap(p, dma[i].len);
+            dma[i].p = NULL;
+            return;
+        }
+    }
+    cr_assert_fail("vio_dma_free of %p, which vio_dma_alloc did not return", p);
+}
+
+/* ---- what the drivers need from the runtime and the platform ---- */
+
+void mirc_log(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = sizeof sim.log - sim.log_len;
+    int n = vsnprintf(sim.log + sim.log_len, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        sim.log_len += (size_t)n < room ? (size_t)n : room - 1;
+    if (sim.log_len + 1 < sizeof sim.log)
+        sim.log[sim.log_len++] = '\n';
+    sim.log[sim.log_len] = '\0';
+}
+
+_Noreturn void mirc_panic_at(const char *file, int line, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cr_assert_fail("mirc_panic at %s:%d: %s", file, line, msg);
+    abort();
+}
+
+mirc_status mirc_plat_entropy(void *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        ((uint8_t *)buf)[i] = (uint8_t)(0x5a + i * 7);
+    return MIRC_OK;
+}
