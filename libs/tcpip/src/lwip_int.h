@@ -32,7 +32,4 @@ void lw_rearm(void);
 void lw_to_ip(const mirc_ipaddr *in, ip_addr_t *out);
 void lw_from_ip(const ip_addr_t *in, mirc_ipaddr *out);
 
-/* For tests and the fuzzer: one frame into interface `index`'s input path. */
-void tcpip_lwip_input_frame(unsigned index, const void *frame, size_t len);
-
 #endif

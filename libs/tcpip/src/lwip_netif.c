@@ -162,24 +162,6 @@ static void lw_ready(mirc_net *nic, void *ctx)
     lw_rearm();
 }
 
-/* Feeds one frame to the interface's input path, as if it had arrived: for fuzzing and tests. */
-void tcpip_lwip_input_frame(unsigned index, const void *frame, size_t len)
-{
-    if (index >= lw_nifaces || len > 0xffff)
-        return;
-    struct lw_iface *i = &lw_ifaces[index];
-    tcpip_enter();
-    struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
-    if (p) {
-        pbuf_take(p, frame, (u16_t)len);
-        frames_in++;
-        if (i->netif.input(p, &i->netif) != ERR_OK)
-            pbuf_free(p);
-    }
-    tcpip_leave();
-    lw_rearm();
-}
-
 /* Interfaces */
 
 static err_t lw_netif_init(struct netif *netif)
