@@ -198,6 +198,19 @@ static mirc_status broken(struct vnet *n, const char *why)
     return MIRC_IO;
 }
 
+/* Takes back the transmit buffers the device is done with. */
+static mirc_status tx_reclaim(struct vnet *n)
+{
+    uint32_t tok, l;
+    mirc_status s;
+    while ((s = virtq_get(&n->vn_tx, &tok, &l)) == MIRC_OK) {
+        if (tok >= n->vn_txn || n->vn_ntxfree >= n->vn_txn)
+            return broken(n, "a transmit completion for an unknown buffer");
+        n->vn_txfree[n->vn_ntxfree++] = (uint16_t)tok;
+    }
+    return s == MIRC_IO ? broken(n, "the transmit ring is corrupt") : MIRC_OK;
+}
+
 mirc_status mirc_plat_net_write(int handle, const void *buf, size_t len)
 {
     struct vnet *n = lookup(handle);
@@ -207,15 +220,8 @@ mirc_status mirc_plat_net_write(int handle, const void *buf, size_t len)
         return MIRC_IO;
     if (len == 0 || len > n->vn_bufsz - n->vn_hdr)
         return MIRC_TOO_BIG;
-    uint32_t tok, l;
-    mirc_status s;
-    while ((s = virtq_get(&n->vn_tx, &tok, &l)) == MIRC_OK) {
-        if (tok >= n->vn_txn || n->vn_ntxfree >= n->vn_txn)
-            return broken(n, "a transmit completion for an unknown buffer");
-        n->vn_txfree[n->vn_ntxfree++] = (uint16_t)tok;
-    }
-    if (s == MIRC_IO)
-        return broken(n, "the transmit ring is corrupt");
+    if (tx_reclaim(n) != MIRC_OK)
+        return MIRC_IO;
     if (n->vn_ntxfree == 0) {
         virtq_kick(&n->vn_tx); /* full: make sure the device works on it */
         return MIRC_AGAIN;
@@ -279,6 +285,22 @@ mirc_plat_set virtio_net_pending(void)
             set |= (mirc_plat_set)1 << n->vn_dev->vd_handle;
     }
     return set;
+}
+
+void virtio_net_flush(uint64_t timeout_ns)
+{
+    uint64_t t0 = vio_now_ns();
+    for (unsigned i = 0; i < nvnets; i++) {
+        struct vnet *n = vnets[i];
+        if (!n->vn_dev->vd_broken)
+            virtq_kick(&n->vn_tx);
+    }
+    for (unsigned i = 0; i < nvnets; i++) {
+        struct vnet *n = vnets[i];
+        while (!n->vn_dev->vd_broken && tx_reclaim(n) == MIRC_OK && virtq_inflight(&n->vn_tx) &&
+               vio_now_ns() - t0 < timeout_ns)
+            vio_relax();
+    }
 }
 
 void virtio_net_reset(void)

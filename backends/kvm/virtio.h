@@ -234,10 +234,11 @@ extern unsigned virtio_ndevs;
 struct virtio_dev *virtio_dev_new(const struct virtio_ops *ops, uint32_t type);
 
 /*
- * The index-th device of `type` in discovery order: every virtio-mmio device
- * in kernel-command-line order (QEMU lists them in -device order), then every
- * virtio-pci device by slot on bus 0. The first call scans PCI when no
- * virtio-mmio device was announced. NULL when there are fewer.
+ * The index-th device of `type` in discovery order: the virtio-mmio devices
+ * in kernel-command-line order or, without those words, in ACPI DSDT order
+ * (QEMU lists both in -device order); else the virtio-pci devices by slot on
+ * bus 0. The first call looks at the DSDT, then PCI, when the command line
+ * announced no virtio-mmio device. NULL when there are fewer.
  */
 struct virtio_dev *virtio_dev_find(uint32_t type, unsigned index);
 
@@ -286,6 +287,14 @@ int virtio_mmio_parse(const char *word, uint64_t *size, uint64_t *addr, int *irq
 /* Probes a virtio-mmio window and adds the device it holds, if any. */
 void virtio_mmio_probe(uint64_t addr, uint64_t size, int irq);
 
+/*
+ * Finds the virtio-mmio devices an ACPI DSDT declares (_HID "LNRO0005", a
+ * Memory32Fixed window and an interrupt in _CRS: what QEMU's microvm writes
+ * when it has ACPI and so no command-line words) and probes them in table
+ * order, which is -device order. Returns how many windows it found.
+ */
+unsigned virtio_mmio_scan_dsdt(const uint8_t *aml, size_t len);
+
 /* Enumerates bus 0, assigns BARs and interrupt lines, adds every virtio device. */
 void virtio_pci_scan(void);
 
@@ -293,6 +302,10 @@ void virtio_pci_scan(void);
 
 /* Handles of NICs with received frames; sends deferred notifications; arms interrupts. */
 mirc_plat_set virtio_net_pending(void);
+/* Sends deferred notifications and waits (at most timeout_ns) until every frame is taken. */
+void virtio_net_flush(uint64_t timeout_ns);
+/* kvm.h's hook for mirc_plat_exit: virtio_net_flush with 200 ms (declared here too for the tests). */
+void kvm_virtio_flush(void);
 
 /* Frees everything (host tests only: a new world per test). */
 void virtio_net_reset(void);

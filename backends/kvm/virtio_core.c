@@ -15,6 +15,8 @@ static struct virtio_dev *handles[MIRC_PLAT_DEV_MAX];
 static int nhandles;
 static uint64_t gsis_enabled;
 
+#define VIRTIO_FLUSH_NS 200000000ull /* at exit: time for QEMU to take the last frames */
+
 #ifndef VIRTIO_HOST_TEST
 void *vio_dma_alloc(size_t size, size_t align)
 {
@@ -53,7 +55,10 @@ struct virtio_dev *virtio_dev_find(uint32_t type, unsigned index)
 {
     if (!mmio_announced && !pci_scanned) {
         pci_scanned = 1;
-        virtio_pci_scan();
+        size_t len;
+        const uint8_t *dsdt = vio_acpi_dsdt(&len);
+        if (!dsdt || virtio_mmio_scan_dsdt(dsdt, len) == 0)
+            virtio_pci_scan();
     }
     for (unsigned i = 0; i < virtio_ndevs; i++) {
         if (virtio_devs[i]->vd_type == type && index-- == 0)
@@ -218,6 +223,11 @@ void kvm_virtio_init(int argc, char **argv)
 mirc_plat_set kvm_virtio_pending(void)
 {
     return virtio_net_pending();
+}
+
+void kvm_virtio_flush(void)
+{
+    virtio_net_flush(VIRTIO_FLUSH_NS);
 }
 
 void kvm_virtio_irq(int gsi)

@@ -30,6 +30,9 @@ static inline uint64_t vio_phys(const void *p)
 void *vio_dma_alloc(size_t size, size_t align);
 void vio_dma_free(void *p);
 
+/* The ACPI DSDT (found through the RSDP), or NULL; *len is its length. */
+const uint8_t *vio_acpi_dsdt(size_t *len);
+
 #ifdef VIRTIO_HOST_TEST
 
 uint8_t vio_read8(uintptr_t a);

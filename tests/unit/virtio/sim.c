@@ -175,6 +175,97 @@ void sim_boot(const unsigned *windows, unsigned n)
     kvm_virtio_init((int)n + 1, argv);
 }
 
+void sim_dsdt_add(unsigned i)
+{
+    if (sim.dsdt_len == 0) { /* the table header, then Scope (_SB) */
+        memcpy(sim.dsdt, "DSDT", 4);
+        sim.dsdt_len = 36;
+    }
+    uint32_t base = SIM_MMIO_BASE + i * SIM_MMIO_SIZE, size = SIM_MMIO_SIZE, irq = 24 + i;
+    uint8_t dev[] = {
+        0x5b,
+        0x82,
+        0x40,
+        0x00,
+        'V',
+        'R',
+        (uint8_t)('0' + i / 10),
+        (uint8_t)('0' + i % 10),
+        0x08,
+        '_',
+        'H',
+        'I',
+        'D',
+        0x0d,
+        'L',
+        'N',
+        'R',
+        'O',
+        '0',
+        '0',
+        '0',
+        '5',
+        0x00,
+        0x08,
+        '_',
+        'U',
+        'I',
+        'D',
+        0x0a,
+        (uint8_t)i,
+        0x08,
+        '_',
+        'C',
+        'C',
+        'A',
+        0x01,
+        0x08,
+        '_',
+        'C',
+        'R',
+        'S',
+        0x11,
+        0x1a,
+        0x0a,
+        0x17,
+        0x86,
+        0x09,
+        0x00,
+        0x01,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0x89,
+        0x06,
+        0x00,
+        0x03,
+        0x01,
+        0,
+        0,
+        0,
+        0,
+        0x79,
+        0x00,
+    };
+    memcpy(dev + 49, &base, 4);
+    memcpy(dev + 53, &size, 4);
+    memcpy(dev + 62, &irq, 4);
+    cr_assert_leq(sim.dsdt_len + sizeof dev, sizeof sim.dsdt);
+    memcpy(sim.dsdt + sim.dsdt_len, dev, sizeof dev);
+    sim.dsdt_len += sizeof dev;
+}
+
+const uint8_t *vio_acpi_dsdt(size_t *len)
+{
+    *len = sim.dsdt_len;
+    return sim.dsdt_len ? sim.dsdt : NULL;
+}
+
 /* ---- the device side of the rings ---- */
 
 static int negotiated(const struct sim_dev *d, unsigned bit)

@@ -112,6 +112,9 @@ struct sim {
     uint32_t cf8;
     uint8_t pirqrc[4];
     unsigned pci_slots_probed;
+    /* ACPI: the DSDT vio_acpi_dsdt returns (NULL: none) */
+    uint8_t dsdt[4096];
+    size_t dsdt_len;
 };
 
 extern struct sim sim;
@@ -131,6 +134,9 @@ struct sim_dev *sim_pci_blk(unsigned slot, int modern, int transitional, uint64_
 const char *sim_mmio_word(unsigned i, char *buf, size_t size);
 /* Boots the discovery: kvm_virtio_init with the words for the given windows. */
 void sim_boot(const unsigned *windows, unsigned n);
+
+/* Appends QEMU microvm's AML for mmio window i (Device VRnn, LNRO0005, _CRS) to sim.dsdt. */
+void sim_dsdt_add(unsigned i);
 
 /* Delivers a frame to a NIC: 0, or -1 when it had no receive buffer. */
 int sim_net_inject(struct sim_dev *d, const void *frame, size_t len);

@@ -158,3 +158,65 @@ Test(mmio, interrupt_acknowledge_lowers_the_line)
     cr_assert_eq(d->isr, 0);
     cr_assert_eq(kvm_virtio_pending(), 1ull << h);
 }
+
+Test(mmio, without_command_line_words_the_acpi_dsdt_lists_the_devices)
+{
+    sim_mmio_net(23, 0, mac_a, 0);
+    sim_mmio_blk(22, 0, 1 << 20, 0);
+    sim_mmio_net(21, 0, mac_b, 0);
+    sim_dsdt_add(23);
+    sim_dsdt_add(22);
+    sim_dsdt_add(21);
+    sim_boot(NULL, 0);
+    int h;
+    mirc_net_info info;
+    mirc_block_info bi;
+    cr_assert_eq(mirc_plat_net_open("a", 0, &h, &info), MIRC_OK, "%s", sim.log);
+    cr_assert_eq(memcmp(info.mac, mac_a, 6), 0, "table order: window 23 first");
+    cr_assert_eq(mirc_plat_net_open("b", 1, &h, &info), MIRC_OK);
+    cr_assert_eq(memcmp(info.mac, mac_b, 6), 0);
+    cr_assert_eq(mirc_plat_block_open("d", 0, &h, &bi), MIRC_OK);
+    cr_assert_eq(bi.capacity, 1 << 20);
+    cr_assert(sim.gsis_enabled & (1ull << 47));
+    cr_assert_eq(sim.pci_slots_probed, 0);
+}
+
+Test(mmio, a_dsdt_without_virtio_devices_falls_back_to_pci)
+{
+    sim_dsdt_add(3);
+    sim.dsdt_len = 36; /* keep the header only */
+    sim.pci = 1;
+    sim_pci_net(3, 1, 0, mac_b);
+    sim_boot(NULL, 0);
+    int h;
+    mirc_net_info info;
+    cr_assert_eq(mirc_plat_net_open("n", 0, &h, &info), MIRC_OK, "%s", sim.log);
+    cr_assert_eq(memcmp(info.mac, mac_b, 6), 0);
+}
+
+Test(mmio, the_dsdt_scan_survives_a_table_cut_at_every_byte)
+{
+    sim_dsdt_add(5);
+    sim_dsdt_add(6);
+    size_t full = sim.dsdt_len;
+    for (size_t cut = 0; cut <= full; cut++) {
+        uint8_t *copy = malloc(cut ? cut : 1); /* exact size: ASan sees any overread */
+        memcpy(copy, sim.dsdt, cut);
+        virtio_test_reset();
+        unsigned n = virtio_mmio_scan_dsdt(copy, cut);
+        cr_assert_leq(n, 2);
+        if (cut == full)
+            cr_assert_eq(n, 2);
+        free(copy);
+    }
+}
+
+Test(mmio, a_dsdt_device_with_an_impossible_interrupt_is_ignored)
+{
+    sim_mmio_net(4, 1, mac_a, 0);
+    sim_dsdt_add(4);
+    uint32_t irq = 99;
+    memcpy(sim.dsdt + 36 + 62, &irq, 4);
+    cr_assert_eq(virtio_mmio_scan_dsdt(sim.dsdt, sim.dsdt_len), 0);
+    cr_assert(strstr(sim.log, "ignoring it"), "%s", sim.log);
+}

@@ -434,3 +434,24 @@ Test(net, legacy_without_any_layout_puts_the_header_in_its_own_descriptor)
     cr_assert_eq(d->tx_total, 1000);
     cr_assert_eq(memcmp(d->tx[999 % SIM_FRAMES].data, f, sizeof f), 0);
 }
+
+Test(net, the_flush_at_exit_sends_deferred_frames_and_waits_for_the_device)
+{
+    int h;
+    mirc_net_info info;
+    struct sim_dev *d = one_nic(1, 0, &h, &info);
+    uint8_t f[60] = { 7 };
+    cr_assert_eq(mirc_plat_net_write(h, f, sizeof f), MIRC_OK);
+    cr_assert_eq(mirc_plat_net_write(h, f, sizeof f), MIRC_OK);
+    cr_assert_eq(d->tx_total, 0);
+    kvm_virtio_flush();
+    cr_assert_eq(d->tx_total, 2, "the last frames before an exit leave");
+    /* a device that does not take them costs at most 200 ms */
+    d->tx_hold = 1;
+    cr_assert_eq(mirc_plat_net_write(h, f, sizeof f), MIRC_OK);
+    uint64_t t0 = sim.now;
+    kvm_virtio_flush();
+    cr_assert_geq(sim.now - t0, 200000000ull);
+    cr_assert_lt(sim.now - t0, 201000000ull);
+    cr_assert_eq(d->notifies[1], 2);
+}
