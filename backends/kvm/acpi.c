@@ -100,10 +100,12 @@ static const struct sdt *find_fadt(void)
 }
 
 /* SLP_TYPa of \_S5: Name(_S5_, Package(){a, b, ...}) in the DSDT's AML. */
-static int s5_type(const struct sdt *dsdt)
+int kvm_acpi_s5_type(const uint8_t *dsdt, size_t len)
 {
-    const uint8_t *p = (const uint8_t *)dsdt, *end = p + dsdt->len;
-    for (p += sizeof *dsdt; p + 8 < end; p++) {
+    const uint8_t *p = dsdt, *end = dsdt + len;
+    if (len < sizeof(struct sdt))
+        return -1;
+    for (p += sizeof(struct sdt); p + 8 < end; p++) {
         if (!same(p, "_S5_", 4) || p[4] != 0x12) /* PackageOp */
             continue;
         const uint8_t *q = p + 5;
@@ -134,7 +136,7 @@ void kvm_acpi_poweroff(void)
     if (!dsdt_pa)
         memcpy(&dsdt_pa, f + FADT_DSDT, 4);
     const struct sdt *dsdt = table(dsdt_pa);
-    int typ = dsdt ? s5_type(dsdt) : -1;
+    int typ = dsdt ? kvm_acpi_s5_type((const uint8_t *)dsdt, dsdt->len) : -1;
     if (typ < 0)
         return;
     if ((flags & FADT_HW_REDUCED) && fadt->len >= FADT_SLEEP_CTL + sizeof(struct gas)) {

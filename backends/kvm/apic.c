@@ -29,10 +29,9 @@
 #define IOAPIC0 0xfec00000u
 #define IOAPIC1 0xfec10000u /* microvm's second IOAPIC, GSIs 24..47 */
 #define IOREDTBL(pin) (0x10 + 2 * (pin))
-#define RTE_LEVEL (1u << 15)
 #define RTE_MASKED (1u << 16)
 
-volatile int kvm_woken;
+volatile uint64_t kvm_gsi_pending;
 static int apic_up, x2apic, tsc_deadline;
 static uintptr_t xapic;
 static uint64_t apic_hz; /* one-shot timer ticks per second (divide by 1) */
@@ -58,16 +57,25 @@ static void eoi(void)
 static void timer_irq(int vector)
 {
     (void)vector;
-    kvm_woken = 1;
     eoi();
 }
 
+/* Ring 0: only note the input; yield calls the driver in ring 3 (edge-triggered, so no storm). */
 static void gsi_irq(int vector)
 {
-    int gsi = vector - VEC_GSI_BASE;
-    kvm_virtio_irq(gsi); /* the device lowers its line before the EOI */
-    kvm_woken = 1;
+    kvm_gsi_pending |= 1ull << (vector - VEC_GSI_BASE);
     eoi();
+}
+
+void kvm_irq_dispatch(void)
+{
+    uint64_t p = kvm_gsi_pending; /* interrupts are off outside the halt: no race */
+    kvm_gsi_pending = 0;
+    while (p) {
+        int gsi = __builtin_ctzll(p);
+        p &= p - 1;
+        kvm_virtio_irq(gsi);
+    }
 }
 
 /* Ticks of the one-shot timer during 10 ms of TSC, once; cheap under TCG, rare under KVM. */
@@ -146,10 +154,10 @@ void kvm_irq_enable(int gsi)
     if (!apic_up)
         apic_init();
     x86_irq_set(VEC_GSI_BASE + gsi, gsi_irq);
-    route(gsi, RTE_LEVEL | (uint32_t)(VEC_GSI_BASE + gsi));
+    route(gsi, (uint32_t)(VEC_GSI_BASE + gsi)); /* fixed, edge, active high, unmasked */
 }
 
 void kvm_irq_disable(int gsi)
 {
-    route(gsi, RTE_MASKED | RTE_LEVEL | (uint32_t)(VEC_GSI_BASE + gsi));
+    route(gsi, RTE_MASKED | (uint32_t)(VEC_GSI_BASE + gsi));
 }

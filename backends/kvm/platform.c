@@ -7,7 +7,6 @@
 
 #define COM1 0x3f8
 #define DEBUG_EXIT_PORT 0xf4
-#define VIRTIO_MMIO_WORD "virtio_mmio.device="
 
 static int boot_times;
 
@@ -38,6 +37,7 @@ mirc_status mirc_plat_option(const char *opt)
 mirc_plat_set mirc_plat_yield(uint64_t deadline, mirc_plat_set interest)
 {
     for (;;) {
+        kvm_irq_dispatch();
         mirc_plat_set ready = kvm_virtio_pending() & interest;
         if (ready)
             return ready;
@@ -45,10 +45,7 @@ mirc_plat_set mirc_plat_yield(uint64_t deadline, mirc_plat_set interest)
         if (deadline <= now)
             return 0;
         kvm_timer_arm(deadline == UINT64_MAX ? 0 : x86_tsc_at_ns(deadline));
-        kvm_woken = 0;
-        /* re-check after arming: input that arrived meanwhile must not wait for the timer */
-        if (kvm_virtio_pending() & interest)
-            continue;
+        /* an interrupt that came meanwhile is pending and ends the halt at once */
         x86_halt_once();
     }
 }
@@ -97,11 +94,17 @@ void x86_target_early(void)
 {
 }
 
+uint64_t x86_target_syscall(uint64_t op, uint64_t a, uint64_t b, uint64_t c)
+{
+    (void)op;
+    (void)a;
+    (void)b;
+    (void)c;
+    return (uint64_t)-1;
+}
+
 int x86_target_args(int argc, char **argv)
 {
     kvm_virtio_init(argc, argv);
-    /* QEMU's microvm appends its device list last; the app never sees it */
-    while (argc > 1 && strncmp(argv[argc - 1], VIRTIO_MMIO_WORD, strlen(VIRTIO_MMIO_WORD)) == 0)
-        argv[--argc] = NULL;
-    return argc;
+    return kvm_strip_platform_words(argc, argv);
 }

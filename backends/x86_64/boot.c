@@ -1,11 +1,16 @@
 /* backends/x86_64/boot.c: from entry.S to mirc_rt_boot(): memory map, W^X paging, SSE, IDT, canary, argv. */
 
 /*
- * Compiled with -mgeneral-regs-only and without the stack protector: it runs
- * before SSE is enabled, while the canary changes, and in ring 0 (see x86.h
- * on why ring 0 code avoids vector instructions). x86_boot ends by dropping
- * to ring 3 in user_main, which runs constructors, the target's argument
- * hook and mirc_rt_boot.
+ * Ring 0 does as little as possible, because the nested KVM interprets it
+ * (x86.h): x86_boot loads a TSS and an IDT holding only the gate, and drops
+ * to ring 3 on entry.S's boot tables (identity, RWX, user-accessible).
+ * boot_user, in ring 3 at native speed, reads the start info, fills the
+ * IDT, builds the W^X tables and asks the gate to load them and enable SSE
+ * (X86_SYS_SETUP), then sets the canary and the heap and runs user_main:
+ * constructors, the target's argument hook, mirc_rt_boot.
+ *
+ * Compiled with -mgeneral-regs-only and without the stack protector: it
+ * runs before SSE is enabled and while the canary changes.
  */
 #include "mirc/mirc.h"
 #include "paging.h"
@@ -54,14 +59,20 @@ static uint64_t sym(const char *p)
     return (uint64_t)(uintptr_t)p;
 }
 
+/* Whether [pa, pa + len) lies in entry.S's boot mapping. */
+static int boot_mapped(uint64_t pa, uint64_t len)
+{
+    return pa + len >= pa && pa + len <= sym(_mirc_boot_map_end);
+}
+
 /* Copies what we need from the start info before anything can overwrite it. */
 static int read_start_info(uint32_t pa)
 {
     const struct pvh_start_info *si = x86_phys_to_virt(pa);
-    if (pa == 0 || pa >= (1u << 30) || si->magic != PVH_START_MAGIC)
+    if (pa == 0 || !boot_mapped(pa, sizeof *si) || si->magic != PVH_START_MAGIC)
         return -1;
     x86_rsdp_paddr = si->rsdp_paddr;
-    if (si->cmdline_paddr && si->cmdline_paddr < (1u << 30)) {
+    if (si->cmdline_paddr && boot_mapped(si->cmdline_paddr, CMDLINE_MAX)) {
         const char *c = x86_phys_to_virt(si->cmdline_paddr);
         size_t i = 0;
         while (c[i] && i < CMDLINE_MAX - 1) {
@@ -72,7 +83,8 @@ static int read_start_info(uint32_t pa)
         if (c[i])
             boot_error = "the boot command line is longer than 8191 bytes";
     }
-    if (si->version >= 1 && si->memmap_paddr && si->memmap_paddr < (1u << 30)) {
+    if (si->version >= 1 && si->memmap_paddr &&
+        boot_mapped(si->memmap_paddr, (uint64_t)si->memmap_entries * sizeof *memmap)) {
         const struct pvh_memmap_entry *m = x86_phys_to_virt(si->memmap_paddr);
         for (uint32_t i = 0; i < si->memmap_entries && nmemmap < MEMMAP_MAX; i++)
             memmap[nmemmap++] = m[i];
@@ -118,8 +130,8 @@ static int map_all(uint64_t pool_end)
     return r;
 }
 
-/* Builds the W^X tables after the image and switches to them; returns the first free byte. */
-static uint64_t setup_paging(void)
+/* Builds the W^X tables after the image; returns the first byte after their pool. */
+static uint64_t build_tables(void)
 {
     uint64_t top = MMIO_LOW_END;
     for (unsigned i = 0; i < nmemmap; i++)
@@ -130,11 +142,11 @@ static uint64_t setup_paging(void)
                    (size_t)(align_up(sym(_mirc_image_end), X86_LARGE_PAGE) >> 21) + 2 + PT_SPARE_PAGES;
     uint64_t pool = sym(_mirc_image_end);
     uint64_t pool_end = pool + pages * X86_PAGE;
-    if (x86_pt_init(&pt, x86_phys_to_virt(pool), pool, pages) != 0 || map_all(pool_end) != 0) {
+    if (!boot_mapped(pool, pages * X86_PAGE) || x86_pt_init(&pt, x86_phys_to_virt(pool), pool, pages) != 0 ||
+        map_all(pool_end) != 0) {
         boot_error = "cannot build the page tables (memory map too fragmented?)";
-        return pool_end;
+        return 0;
     }
-    __asm__ volatile("mov %0, %%cr3" : : "r"(pt.pml4_phys) : "memory");
     return pool_end;
 }
 
@@ -150,14 +162,13 @@ void *x86_mmio_map(uint64_t pa, size_t len)
     return x86_phys_to_virt(pa);
 }
 
-static void enable_fpu(void)
+static void enable_fpu(int avx)
 {
     uint64_t cr0, cr4;
     __asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
     __asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
     cr0 = (cr0 & ~CR0_EM) | CR0_MP | CR0_NE;
     cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT;
-    int avx = 0 && (x86_cpu.leaf1_ecx & X86_CPUID1_ECX_XSAVE) && (x86_cpu.leaf1_ecx & X86_CPUID1_ECX_AVX);
     if (avx)
         cr4 |= CR4_OSXSAVE;
     __asm__ volatile("mov %0, %%cr0" : : "r"(cr0));
@@ -165,7 +176,14 @@ static void enable_fpu(void)
     __asm__ volatile("fninit");
     if (avx)
         __asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)XCR0_X87_SSE_AVX), "d"(0));
-    /* MXCSR keeps its reset value (0x1f80): ldmxcsr here trips the nested KVM's emulator */
+    /* MXCSR keeps its reset value (0x1f80): ldmxcsr in ring 0 trips the nested KVM's emulator */
+}
+
+/* X86_SYS_SETUP, in ring 0: switch to the tables boot_user built and enable SSE (and AVX). */
+void x86_boot_setup(uint64_t pml4, int avx)
+{
+    __asm__ volatile("mov %0, %%cr3" : : "r"(pml4) : "memory");
+    enable_fpu(avx);
 }
 
 static void set_canary(void)
@@ -178,7 +196,7 @@ static void set_canary(void)
 
 extern void __libc_init_array(void);
 
-/* The application's side, in ring 3 on the main stack. */
+/* The application's side, with SSE, on the main stack. */
 static _Noreturn void user_main(void)
 {
     __libc_init_array();
@@ -194,8 +212,8 @@ static _Noreturn void user_main(void)
     mirc_plat_exit(mirc_rt_boot(argc, argv));
 }
 
-/* iretq to user_main in ring 3, interrupts off, on a fresh stack. */
-static _Noreturn void enter_user(void)
+/* iretq to fn in ring 3, interrupts off, on a fresh stack. */
+static _Noreturn void enter_user(void (*fn)(void))
 {
     uint64_t top = sym(_mirc_stack_top) - 8;
     __asm__("" : "+r"(top)); /* an address from the linker script, not an object's end */
@@ -213,14 +231,15 @@ static _Noreturn void enter_user(void)
                      "iretq"
                      :
                      : "r"((uint64_t)X86_SEL_USER_DATA), "r"(sp), "r"((uint64_t)X86_SEL_USER_CODE),
-                       "r"(user_main)
+                       "r"(fn)
                      : "memory");
     __builtin_unreachable();
 }
 
-_Noreturn void x86_boot(uint32_t start_info);
+static uint32_t start_info_pa;
 
-_Noreturn void x86_boot(uint32_t start_info)
+/* Ring 3, on the boot tables, without SSE yet: everything that needs no privilege. */
+static _Noreturn void boot_user(void)
 {
     uint32_t r[4];
     x86_cpuid(0, 0, r);
@@ -228,11 +247,15 @@ _Noreturn void x86_boot(uint32_t start_info)
     x86_cpuid(1, 0, r);
     x86_cpu.leaf1_ecx = r[2];
     x86_cpu.leaf1_edx = r[3];
+    x86_trap_init_user();
 
-    int pvh_ok = read_start_info(start_info) == 0;
-    uint64_t heap_start = setup_paging();
-    enable_fpu();
-    x86_trap_init();
+    int pvh_ok = read_start_info(start_info_pa) == 0;
+    uint64_t heap_start = build_tables();
+    int avx = (x86_cpu.leaf1_ecx & X86_CPUID1_ECX_XSAVE) && (x86_cpu.leaf1_ecx & X86_CPUID1_ECX_AVX);
+    if (heap_start)
+        x86_sys(X86_SYS_SETUP, pt.pml4_phys, (uint64_t)avx);
+    else
+        x86_sys(X86_SYS_SETUP, sym(x86_boot_pml4), (uint64_t)avx); /* SSE at least, to report */
     x86_target_early();
     if (!pvh_ok)
         x86_abort("not started through the PVH boot ABI (no start info in %ebx); boot the image "
@@ -246,5 +269,15 @@ _Noreturn void x86_boot(uint32_t start_info)
         x86_abort("no memory left for the heap after the image; give the guest more memory");
     set_canary();
     x86_heap_init((uintptr_t)heap_start, (uintptr_t)(ram->addr + ram->size));
-    enter_user();
+    user_main();
+}
+
+_Noreturn void x86_boot(uint32_t start_info);
+_Noreturn void x86_boot(uint32_t start_info);
+
+_Noreturn void x86_boot(uint32_t start_info)
+{
+    start_info_pa = start_info;
+    x86_trap_init();
+    enter_user(boot_user);
 }

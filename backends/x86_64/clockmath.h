@@ -5,26 +5,38 @@
 #include <stdint.h>
 
 /*
- * A scale is a 32.32 fixed-point factor: scaled = (v * mul) >> 32, computed
- * with a 128-bit product so it neither overflows nor loses the low bits for
- * any 64-bit v. For a TSC between 1 MHz and 2 THz the relative error of the
- * factor is below 1e-9 (under a nanosecond per second).
+ * A scale multiplies by num/den without dividing on the fast path:
+ * scaled = (v * mul) >> shift, with a 128-bit product, where mul has its top
+ * bit set (shift as large as fits), so the relative error is below 2^-63 for
+ * any rate; the product cannot overflow for any 64-bit v.
  */
-static inline uint64_t x86_scale(uint64_t v, uint64_t mul)
+struct x86_scale {
+    uint64_t mul;
+    unsigned shift;
+};
+
+static inline struct x86_scale x86_scale_make(uint64_t num, uint64_t den)
 {
-    return (uint64_t)(((unsigned __int128)v * mul) >> 32);
+    struct x86_scale s = {0, 0};
+    if (num == 0 || den == 0)
+        return s;
+    for (int shift = 127; shift >= 0; shift--) {
+        if (shift >= 64 && (num >> (128 - shift)))
+            continue; /* num << shift would not fit in 128 bits */
+        unsigned __int128 q = ((unsigned __int128)num << shift) / den;
+        if (q >> 64)
+            continue;
+        s.mul = (uint64_t)q;
+        s.shift = (unsigned)shift;
+        break;
+    }
+    return s;
 }
 
-/* The factor turning TSC ticks into ns at `hz`: 1e9 * 2^32 / hz (hz >= 1). */
-static inline uint64_t x86_ns_per_tick_mul(uint64_t hz)
+static inline uint64_t x86_scale_apply(uint64_t v, struct x86_scale s)
 {
-    return (1000000000ull << 32) / hz;
-}
-
-/* The factor turning ns into ticks: hz * 2^32 / 1e9, as (hz << 23) / (1e9 >> 9); hz < 2^41. */
-static inline uint64_t x86_ticks_per_ns_mul(uint64_t hz)
-{
-    return (hz << 23) / 1953125ull;
+    unsigned __int128 p = (unsigned __int128)v * s.mul;
+    return (uint64_t)(s.shift >= 128 ? 0 : p >> s.shift);
 }
 
 /*

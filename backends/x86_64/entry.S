@@ -3,11 +3,12 @@
 /*
  * The loader (QEMU's -kernel, Xen) has placed the image at its link address,
  * zeroed .bss and jumps here in 32-bit protected mode with paging off and
- * %ebx = physical address of the start info. We identity-map the first GiB
- * with 2 MiB pages (enough for the image and the start info), enter long mode
- * with NX and write protection on, and call x86_boot() on the boot stack,
- * which builds the real (W^X) tables. No vector instruction runs before
- * x86_boot() has enabled SSE.
+ * %ebx = physical address of the start info. We identity-map the low
+ * memory up to _mirc_boot_map_end (the image plus 32 MiB, see x86_64.ld)
+ * with 2 MiB pages, read/write/execute and reachable from ring 3, where
+ * boot.c builds the real (W^X) tables; enter long mode with NX and write
+ * protection on; and call x86_boot() on the boot stack. No vector
+ * instruction runs before SSE is enabled (X86_SYS_SETUP).
  */
 
 #define PVH_NOTE_PHYS32_ENTRY 18
@@ -43,17 +44,16 @@ x86_pvh_start32:
     mov %eax, x86_tsc_entry
     mov %edx, x86_tsc_entry + 4
 
-    /* 512 x 2 MiB identity pages: the first GiB, read/write */
+    /* 2 MiB identity pages up to _mirc_boot_map_end; few, since ring 0 is slow to emulate */
     mov $x86_boot_pd, %edi
-    mov $0x83, %eax             /* present | writable | 2 MiB */
-    mov $512, %ecx
+    mov $0x87, %eax             /* present | writable | user | 2 MiB */
+    mov $_mirc_boot_pd_entries, %ecx
 1:  mov %eax, (%edi)
-    movl $0, 4(%edi)
     add $0x200000, %eax
     add $8, %edi
     loop 1b
-    movl $(x86_boot_pd + 3), x86_boot_pdpt
-    movl $(x86_boot_pdpt + 3), x86_boot_pml4
+    movl $(x86_boot_pd + 7), x86_boot_pdpt
+    movl $(x86_boot_pdpt + 7), x86_boot_pml4
 
     mov %cr4, %eax
     or $CR4_PAE, %eax
@@ -107,6 +107,7 @@ x86_gdt_ptr:
 
     .section .bss.x86_boot_pt, "aw", @nobits
     .balign 4096
+    .globl x86_boot_pml4
 x86_boot_pml4: .skip 4096
 x86_boot_pdpt: .skip 4096
 x86_boot_pd: .skip 4096

@@ -217,6 +217,30 @@ __attribute__((weak)) int posix_memalign(void **out, size_t align, size_t size)
     return 0;
 }
 
+/*
+ * newlib's assert() (and its bignum code) report through here; its own
+ * version pulls in fiprintf and a second printf engine (5 KB).
+ */
+_Noreturn void __assert_func(const char *file, int line, const char *func, const char *expr)
+{
+    static char msg[320];
+    char num[12];
+    int i = sizeof num - 1;
+    num[i] = '\0';
+    unsigned v = line > 0 ? (unsigned)line : 0;
+    do
+        num[--i] = (char)('0' + v % 10);
+    while ((v /= 10) && i > 0);
+    const char *parts[] = {"assertion failed: ", expr ? expr : "?", " in ", func ? func : "?",
+                           " at ", file ? file : "?", ":", num + i};
+    size_t n = 0;
+    for (size_t p = 0; p < sizeof parts / sizeof *parts; p++)
+        for (const char *c = parts[p]; *c && n < sizeof msg - 1; c++)
+            msg[n++] = *c;
+    msg[n] = '\0';
+    x86_abort_at(msg, (uint64_t)(uintptr_t)__builtin_return_address(0));
+}
+
 void _init(void)
 {
 }

@@ -54,12 +54,19 @@ static void set_gate(int v, void *stub, int ist, uint8_t type)
     };
 }
 
-void x86_trap_init(void)
+/* The rest of the IDT, written from ring 3 at native speed (the IDT is ordinary memory until then). */
+void x86_trap_init_user(void)
 {
     for (int v = 0; v < 96; v++)
-        set_gate(v, x86_isr_stubs + 16 * v, v < 32 ? IST_EXCEPTIONS : 0, GATE_INTERRUPT);
-    set_gate(VEC_UD, x86_isr_stubs + 16 * VEC_UD, IST_GATE, GATE_INTERRUPT);
+        if (v != VEC_UD)
+            set_gate(v, x86_isr_stubs + 16 * v, v < 32 ? IST_EXCEPTIONS : 0, GATE_INTERRUPT);
     set_gate(255, x86_isr_stub255, 0, GATE_INTERRUPT);
+}
+
+/* In ring 0: the TSS and an IDT with only the gate (#UD); x86_trap_init_user does the rest. */
+void x86_trap_init(void)
+{
+    set_gate(VEC_UD, x86_isr_stubs + 16 * VEC_UD, IST_GATE, GATE_INTERRUPT);
 
     /*
      * Exceptions get their own stack (IST), so a stack overflow still
@@ -195,8 +202,11 @@ static uint64_t x86_syscall(uint64_t op, uint64_t a, uint64_t b, uint64_t c)
     case X86_SYS_OUTSB:
         x86_outsb((uint16_t)a, (const void *)(uintptr_t)b, (size_t)c);
         break;
+    case X86_SYS_SETUP:
+        x86_boot_setup(a, (int)b);
+        break;
     default:
-        r = (uint64_t)-1;
+        r = op >= X86_SYS_TARGET ? x86_target_syscall(op, a, b, c) : (uint64_t)-1;
     }
     return r;
 }

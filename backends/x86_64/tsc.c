@@ -7,7 +7,8 @@
 #define PORT_PIT_CH0 0x40
 #define PORT_PIT_CMD 0x43
 
-static uint64_t hz, ns_mul, tick_mul;
+static uint64_t hz;
+static struct x86_scale to_ns, to_ticks;
 static int probed_more;
 
 void x86_cpu_probe_more(void)
@@ -31,11 +32,11 @@ void x86_cpu_probe_more(void)
 
 void x86_tsc_set_hz(uint64_t h)
 {
-    if (h < 1000000 || h >= (1ull << 41))
-        x86_abort("TSC frequency out of range (below 1 MHz or above 2 THz)");
+    if (h < 1000000 || h > 100000000000ull)
+        x86_abort("TSC frequency out of range (below 1 MHz or above 100 GHz)");
     hz = h;
-    ns_mul = x86_ns_per_tick_mul(h);
-    tick_mul = x86_ticks_per_ns_mul(h);
+    to_ns = x86_scale_make(1000000000ull, h);
+    to_ticks = x86_scale_make(h, 1000000000ull);
 }
 
 static uint16_t pit_count(void)
@@ -101,12 +102,12 @@ uint64_t x86_tsc_ns(void)
 {
     if (!hz)
         calibrate();
-    return x86_scale(x86_rdtsc() - x86_tsc_entry, ns_mul);
+    return x86_scale_apply(x86_rdtsc() - x86_tsc_entry, to_ns);
 }
 
 uint64_t x86_tsc_at_ns(uint64_t ns)
 {
     if (!hz)
         calibrate();
-    return x86_tsc_entry + x86_scale(ns, tick_mul);
+    return x86_tsc_entry + x86_scale_apply(ns, to_ticks);
 }

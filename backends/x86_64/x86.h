@@ -71,6 +71,8 @@ enum x86_sys_op {
     X86_SYS_OUT,      /* (port, size, value) */
     X86_SYS_IN,       /* (port, size) -> value */
     X86_SYS_OUTSB,    /* (port, buffer, length): rep outsb */
+    X86_SYS_SETUP,    /* (pml4, avx): boot only, load the tables and enable SSE */
+    X86_SYS_TARGET = 100, /* and up: the target's own (x86_target_syscall) */
 };
 #define X86_SEL_USER_DATA 0x2b
 #define X86_SEL_USER_CODE 0x33
@@ -232,6 +234,7 @@ void x86_cpu_probe_more(void);
 extern char _mirc_image_start[], _mirc_text_end[], _mirc_rodata_end[], _mirc_image_end[];
 extern char _mirc_stack_guard[], _mirc_stack_bottom[], _mirc_stack_top[];
 extern char _mirc_ist_guard[], _mirc_ist_top[], _mirc_kstack_guard[], _mirc_kstack_top[];
+extern char _mirc_boot_map_end[], x86_boot_pml4[];
 
 /* The ACPI RSDP's address from the start info (0: absent; then search the BIOS area). */
 extern uint64_t x86_rsdp_paddr;
@@ -281,7 +284,7 @@ _Noreturn void x86_abort(const char *why);
 _Noreturn void x86_abort_at(const char *why, uint64_t caller);
 
 /* Hooks every x86_64 target provides, called in this order by the boot code. */
-/* In ring 0, after paging, IDT and SSE: the console must work when this returns. */
+/* In ring 3, after paging, IDT and SSE: the console must work when this returns. */
 void x86_target_early(void);
 /*
  * In ring 3, with the boot command line split into words (argv[argc] ==
@@ -291,5 +294,11 @@ void x86_target_early(void);
 int x86_target_args(int argc, char **argv);
 /* Powers the machine off or resets it; from ring 0 (faults) or ring 3. */
 _Noreturn void x86_target_halt(void);
+/* Gate operations X86_SYS_TARGET and up, in ring 0 (e.g. hypercalls); -1 if unknown. */
+uint64_t x86_target_syscall(uint64_t op, uint64_t a, uint64_t b, uint64_t c);
+
+/* For the gate (trap.c): the ring-0 half of boot. */
+void x86_boot_setup(uint64_t pml4, int avx);
+void x86_trap_init_user(void);
 
 #endif
