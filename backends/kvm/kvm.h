@@ -50,8 +50,7 @@ mirc_plat_set kvm_virtio_pending(void);
  * it from mirc_plat_exit before the exit port, on the normal path only (ring
  * 3, not a fault): otherwise the frames written just before an exit (a last
  * reply) are lost, as QEMU stops at once. Measured: tests/net/run kvm loses
- * the last echo reply without it. (K2 -> K1: novirtio.c needs a weak empty
- * one, like the others.)
+ * the last echo reply without it. novirtio.c has a weak empty one.
  */
 void kvm_virtio_flush(void);
 

@@ -20,6 +20,10 @@ __attribute__((weak)) mirc_plat_set kvm_virtio_pending(void)
     return 0;
 }
 
+__attribute__((weak)) void kvm_virtio_flush(void)
+{
+}
+
 __attribute__((weak)) void kvm_virtio_irq(int gsi)
 {
     (void)gsi;

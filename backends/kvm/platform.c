@@ -67,9 +67,12 @@ static void print_boot_times(void)
 
 _Noreturn void mirc_plat_exit(int status)
 {
-    if (boot_times && x86_cpl() == 3) { /* not from the fault path: snprintf may use SSE */
-        boot_times = 0; /* once, even if measuring aborts */
-        print_boot_times();
+    if (x86_cpl() == 3) { /* not from the fault path, which is ring 0 */
+        kvm_virtio_flush(); /* QEMU stops at once: frames still queued would be lost */
+        if (boot_times) {
+            boot_times = 0; /* once, even if measuring aborts */
+            print_boot_times();
+        }
     }
     /*
      * isa-debug-exit makes QEMU exit with (value << 1) | 1. Statuses 0..126
