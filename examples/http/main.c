@@ -3,6 +3,8 @@
  *
  *   --port=N          the port (default 80)
  *   --exit-after=N    exit 0 after N requests (0: serve forever)
+ *   --blob=BYTES      serve BYTES of a fixed pattern at /blob, streamed with backpressure
+ *                     (byte i is (i * 31 + 7) mod 256; bench/net measures throughput with it)
  *   and the network options of libs/tcpip (README there), e.g. --ipv4=10.0.0.2/24
  *
  * Requests are parsed as they arrive, split anywhere; pipelined requests are
@@ -35,7 +37,8 @@ static const char page[] =
 struct conn {
     mirc_tcp tcp;
     mirc_tcp_write_req req;
-    int used, writing, closing;
+    int used, writing, closing, keep;
+    uint64_t blob_left; /* bytes of /blob still to send */
     size_t in_len;
     char in[REQ_MAX];
     char out[2048];
@@ -43,7 +46,8 @@ struct conn {
 
 static struct conn conns[CONNS];
 static mirc_tcp listener;
-static uint64_t requests, accepted, open_conns, errors, exit_after, started_ns;
+static uint64_t requests, accepted, open_conns, errors, exit_after, started_ns, blob_size;
+static uint8_t pattern[64 * 1024]; /* /blob's bytes; 64 KiB is a multiple of the period 256 */
 
 static void on_read(mirc_tcp *tcp, mirc_status st, const void *data, size_t len, void *ctx);
 
@@ -132,6 +136,9 @@ static int serve_one(struct conn *c)
         keep = 0;
     } else if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         code = 405;
+    } else if (strcmp(path, "/blob") == 0 && blob_size) {
+        body = NULL;
+        type = "application/octet-stream";
     } else if (strcmp(path, "/status") == 0) {
         blen = status_json(json, sizeof json);
         body = json;
@@ -147,16 +154,17 @@ static int serve_one(struct conn *c)
     if (strcmp(version, "HTTP/1.0") == 0 ? !header_has(c->in, hlen, "connection", "keep-alive")
                                          : header_has(c->in, hlen, "connection", "close"))
         keep = 0;
+    c->blob_left = !body && strcmp(method, "HEAD") != 0 ? blob_size : 0;
     int n = snprintf(c->out, sizeof c->out,
                      "HTTP/1.1 %d %s\r\nServer: mirc\r\nContent-Type: %s\r\n"
-                     "Content-Length: %d\r\nConnection: %s\r\n\r\n",
+                     "Content-Length: %" PRIu64 "\r\nConnection: %s\r\n\r\n",
                      code,
                      code == 200   ? "OK"
                      : code == 404 ? "Not Found"
                      : code == 405 ? "Method Not Allowed"
                                    : "Bad Request",
-                     type, blen, keep ? "keep-alive" : "close");
-    if (strcmp(method, "HEAD") != 0 && (size_t)n + (size_t)blen < sizeof c->out) {
+                     type, body ? (uint64_t)blen : blob_size, keep ? "keep-alive" : "close");
+    if (body && strcmp(method, "HEAD") != 0 && (size_t)n + (size_t)blen < sizeof c->out) {
         memcpy(c->out + n, body, (size_t)blen);
         n += blen;
     }
@@ -171,7 +179,8 @@ static int serve_one(struct conn *c)
         conn_close(c);
         return 0;
     }
-    if (!keep)
+    c->keep = keep;
+    if (!keep && !c->blob_left)
         mirc_tcp_shutdown(&c->tcp);
     if (exit_after && requests >= exit_after) {
         printf("http: served %" PRIu64 " requests on %" PRIu64 " connections\n", requests,
@@ -188,6 +197,16 @@ static void on_written(mirc_tcp_write_req *req, mirc_status st, void *ctx)
     c->writing = 0;
     if (st != MIRC_OK || c->closing)
         return conn_close(c);
+    if (c->blob_left) { /* the next piece of /blob, once the last one is in the stack */
+        size_t n = c->blob_left < sizeof pattern ? (size_t)c->blob_left : sizeof pattern;
+        c->blob_left -= n;
+        c->writing = 1;
+        if (mirc_tcp_write(&c->tcp, &c->req, pattern, n, on_written, c) != MIRC_OK)
+            conn_close(c);
+        else if (!c->blob_left && !c->keep)
+            mirc_tcp_shutdown(&c->tcp);
+        return;
+    }
     if (serve_one(c)) /* a pipelined request was waiting */
         return;
     if (mirc_tcp_read_start(&c->tcp, on_read, c) != MIRC_OK)
@@ -245,12 +264,19 @@ int mirc_main(int argc, char **argv)
             }
         } else if (strncmp(argv[i], "--exit-after=", 13) == 0) {
             exit_after = strtoull(argv[i] + 13, NULL, 10);
+        } else if (strncmp(argv[i], "--blob=", 7) == 0) {
+            char *end;
+            blob_size = strtoull(argv[i] + 7, &end, 10);
+            blob_size *= *end == 'M' ? 1000000 : *end == 'k' ? 1000 : 1;
         } else {
-            printf("http: unknown argument '%s' (--port=N, --exit-after=N)\n", argv[i]);
+            printf("http: unknown argument '%s' (--port=N, --exit-after=N, --blob=BYTES)\n",
+                   argv[i]);
             return 2;
         }
     }
     started_ns = mirc_clock_monotonic();
+    for (size_t i = 0; i < sizeof pattern; i++)
+        pattern[i] = (uint8_t)(i * 31 + 7);
     mirc_status s = mirc_tcp_listen(&listener, NULL, (uint16_t)port, 511, on_accept, NULL);
     if (s != MIRC_OK) {
         printf("http: cannot listen on port %lu: %s\n", port, mirc_status_str(s));
