@@ -1,10 +1,12 @@
-/* backends/kvm/acpi.c: power off through ACPI S5 (PM1a control, or the sleep register on microvm). */
+/* backends/kvm/acpi.c: power off through ACPI S5 (PM1a control, or the sleep register on microvm).
+ */
 
 /*
  * Only used when isa-debug-exit is absent (urunc and other runners) or for
  * an abort: finds the FADT through the RSDP, the S5 sleep type in the DSDT,
- * and writes it. Nothing here allocates; tables are mapped on demand since
- * firmware may put them in reserved memory.
+ * and writes it. The host powers off asynchronously, so the caller halts
+ * afterwards rather than racing it with a reset. Nothing here allocates; tables are mapped on
+ * demand since firmware may put them in reserved memory.
  */
 #include <string.h>
 
@@ -33,13 +35,13 @@ struct __attribute__((packed)) gas {
     uint64_t addr;
 };
 
-#define FADT_DSDT 40
-#define FADT_PM1A_CNT 64
-#define FADT_FLAGS 112
-#define FADT_X_DSDT 140
-#define FADT_SLEEP_CTL 244
-#define FADT_HW_REDUCED (1u << 20)
-#define PM1_SLP_EN (1u << 13)
+#define FADT_DSDT        40
+#define FADT_PM1A_CNT    64
+#define FADT_FLAGS       112
+#define FADT_X_DSDT      140
+#define FADT_SLEEP_CTL   244
+#define FADT_HW_REDUCED  (1u << 20)
+#define PM1_SLP_EN       (1u << 13)
 #define SLEEP_CTL_SLP_EN (1u << 5)
 
 /* memcmp without libc: this runs in ring 0 on the fault path */
@@ -122,11 +124,11 @@ int kvm_acpi_s5_type(const uint8_t *dsdt, size_t len)
     return -1;
 }
 
-void kvm_acpi_poweroff(void)
+int kvm_acpi_poweroff(void)
 {
     const struct sdt *fadt = find_fadt();
     if (!fadt || fadt->len < FADT_FLAGS + 4)
-        return;
+        return 0;
     const uint8_t *f = (const uint8_t *)fadt;
     uint64_t dsdt_pa = 0;
     uint32_t flags;
@@ -138,7 +140,7 @@ void kvm_acpi_poweroff(void)
     const struct sdt *dsdt = table(dsdt_pa);
     int typ = dsdt ? kvm_acpi_s5_type((const uint8_t *)dsdt, dsdt->len) : -1;
     if (typ < 0)
-        return;
+        return 0;
     if ((flags & FADT_HW_REDUCED) && fadt->len >= FADT_SLEEP_CTL + sizeof(struct gas)) {
         struct gas g;
         memcpy(&g, f + FADT_SLEEP_CTL, sizeof g);
@@ -147,10 +149,14 @@ void kvm_acpi_poweroff(void)
             x86_outb((uint16_t)g.addr, v);
         else if (g.space == 0 && g.addr)
             *(volatile uint8_t *)x86_mmio_map(g.addr, 1) = v;
-        return;
+        else
+            return 0;
+        return 1;
     }
     uint32_t pm1a;
     memcpy(&pm1a, f + FADT_PM1A_CNT, 4);
-    if (pm1a && pm1a < 0x10000)
-        x86_outw((uint16_t)pm1a, (uint16_t)(((typ & 7) << 10) | PM1_SLP_EN));
+    if (!pm1a || pm1a >= 0x10000)
+        return 0;
+    x86_outw((uint16_t)pm1a, (uint16_t)(((typ & 7) << 10) | PM1_SLP_EN));
+    return 1;
 }

@@ -1,35 +1,36 @@
-/* backends/kvm/apic.c: local APIC timer (TSC-deadline or one-shot) and IOAPIC routing for device interrupts. */
+/* backends/kvm/apic.c: local APIC timer (TSC-deadline or one-shot) and IOAPIC routing for device
+ * interrupts. */
 #include "kvm.h"
 #include "mirc/mirc.h"
 
-#define MSR_APIC_BASE 0x1b
+#define MSR_APIC_BASE    0x1b
 #define APIC_BASE_X2APIC (1ull << 10)
 #define APIC_BASE_ENABLE (1ull << 11)
 #define MSR_TSC_DEADLINE 0x6e0
 
 /* Register offsets in the xAPIC page; x2APIC MSR = 0x800 + offset / 16. */
-#define APIC_ID 0x20
-#define APIC_EOI 0xb0
-#define APIC_SVR 0xf0
-#define APIC_LVT_TIMER 0x320
-#define APIC_LVT_LINT0 0x350
+#define APIC_ID         0x20
+#define APIC_EOI        0xb0
+#define APIC_SVR        0xf0
+#define APIC_LVT_TIMER  0x320
+#define APIC_LVT_LINT0  0x350
 #define APIC_TIMER_INIT 0x380
-#define APIC_TIMER_CUR 0x390
-#define APIC_TIMER_DIV 0x3e0
+#define APIC_TIMER_CUR  0x390
+#define APIC_TIMER_DIV  0x3e0
 
-#define LVT_MASKED (1u << 16)
+#define LVT_MASKED       (1u << 16)
 #define LVT_TSC_DEADLINE (2u << 17)
-#define SVR_ENABLE (1u << 8)
+#define SVR_ENABLE       (1u << 8)
 
-#define VEC_TIMER 0x20
+#define VEC_TIMER    0x20
 #define VEC_GSI_BASE 0x30
 #define VEC_SPURIOUS 0xff
-#define GSI_MAX 48
+#define GSI_MAX      48
 
-#define IOAPIC0 0xfec00000u
-#define IOAPIC1 0xfec10000u /* microvm's second IOAPIC, GSIs 24..47 */
+#define IOAPIC0       0xfec00000u
+#define IOAPIC1       0xfec10000u /* microvm's second IOAPIC, GSIs 24..47 */
 #define IOREDTBL(pin) (0x10 + 2 * (pin))
-#define RTE_MASKED (1u << 16)
+#define RTE_MASKED    (1u << 16)
 
 volatile uint64_t kvm_gsi_pending;
 static int apic_up, x2apic, tsc_deadline;

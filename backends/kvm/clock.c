@@ -1,12 +1,13 @@
-/* backends/kvm/clock.c: monotonic time from the TSC (rated by kvmclock), wall time from kvmclock or the RTC. */
+/* backends/kvm/clock.c: monotonic time from the TSC (rated by kvmclock), wall time from kvmclock or
+ * the RTC. */
 #include "clockmath.h"
 #include "kvm.h"
 
-#define MSR_KVM_WALL_CLOCK_NEW 0x4b564d00
-#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
+#define MSR_KVM_WALL_CLOCK_NEW   0x4b564d00
+#define MSR_KVM_SYSTEM_TIME_NEW  0x4b564d01
 #define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
-#define CMOS_INDEX 0x70
-#define CMOS_DATA 0x71
+#define CMOS_INDEX               0x70
+#define CMOS_DATA                0x71
 
 /* The pvclock ABI shared with the host (KVM's and Xen's are the same). */
 struct pvclock_time {
@@ -79,7 +80,7 @@ uint64_t mirc_plat_monotonic(void)
 {
     if (!ready)
         kvm_clock_init();
-    return x86_tsc_ns();
+    return KVM_MONO_BASE_NS + x86_tsc_ns();
 }
 
 static uint64_t kvmclock_wall(void)
@@ -95,7 +96,8 @@ static uint64_t kvmclock_wall(void)
     } while ((v & 1) || v != pvwall.version);
     struct pvclock_time t;
     pvclock_read(&t);
-    uint64_t since_boot = t.system_time + x86_pvclock_scale(x86_rdtsc() - t.tsc_timestamp, t.mul, t.shift);
+    uint64_t since_boot =
+        t.system_time + x86_pvclock_scale(x86_rdtsc() - t.tsc_timestamp, t.mul, t.shift);
     return (uint64_t)sec * 1000000000ull + nsec + since_boot;
 }
 

@@ -1,4 +1,5 @@
-/* backends/kvm/cmdline.c: removing the words QEMU adds to the boot command line (pure, unit-tested). */
+/* backends/kvm/cmdline.c: removing the words QEMU adds to the boot command line (pure,
+ * unit-tested). */
 #include <string.h>
 
 #include "kvm.h"

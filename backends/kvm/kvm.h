@@ -78,7 +78,12 @@ void kvm_irq_disable(int gsi);
 
 /* --- shared by the platform core's files --- */
 
-void kvm_console_write(const char *buf, size_t len);
+/*
+ * Monotonic time starts here at boot rather than at 0, so that "now minus a
+ * second" is still a time in the past (the API's "an arbitrary point before
+ * boot").
+ */
+#define KVM_MONO_BASE_NS (1000ull * 1000000000ull)
 void kvm_clock_init(void);
 int kvm_clock_ready(void);
 /* Arms the wake-up timer for a TSC value (0: disarm). Initialises the LAPIC on first use. */
@@ -93,7 +98,7 @@ int kvm_strip_platform_words(int argc, char **argv);
 int kvm_acpi_s5_type(const uint8_t *dsdt, size_t len);
 /* Calls kvm_virtio_irq for the inputs that fired (ring 3, from yield). */
 void kvm_irq_dispatch(void);
-/* ACPI S5 power-off; returns if there is no way to do it. */
-void kvm_acpi_poweroff(void);
+/* Requests ACPI S5 (returns 1; the host then stops the VM) or returns 0 if there is no way. */
+int kvm_acpi_poweroff(void);
 
 #endif

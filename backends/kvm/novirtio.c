@@ -47,7 +47,8 @@ __attribute__((weak)) mirc_status mirc_plat_net_write(int handle, const void *bu
     return MIRC_UNSUPPORTED;
 }
 
-__attribute__((weak)) mirc_status mirc_plat_net_read(int handle, void *buf, size_t size, size_t *len)
+__attribute__((weak)) mirc_status mirc_plat_net_read(int handle, void *buf, size_t size,
+                                                     size_t *len)
 {
     (void)handle;
     (void)buf;
@@ -56,8 +57,8 @@ __attribute__((weak)) mirc_status mirc_plat_net_read(int handle, void *buf, size
     return MIRC_UNSUPPORTED;
 }
 
-__attribute__((weak)) mirc_status mirc_plat_block_open(const char *name, unsigned index, int *handle,
-                                                       mirc_block_info *info)
+__attribute__((weak)) mirc_status mirc_plat_block_open(const char *name, unsigned index,
+                                                       int *handle, mirc_block_info *info)
 {
     (void)index;
     (void)handle;
@@ -66,7 +67,8 @@ __attribute__((weak)) mirc_status mirc_plat_block_open(const char *name, unsigne
     return MIRC_UNSUPPORTED;
 }
 
-__attribute__((weak)) mirc_status mirc_plat_block_read(int handle, uint64_t offset, void *buf, size_t len)
+__attribute__((weak)) mirc_status mirc_plat_block_read(int handle, uint64_t offset, void *buf,
+                                                       size_t len)
 {
     (void)handle;
     (void)offset;
@@ -75,8 +77,8 @@ __attribute__((weak)) mirc_status mirc_plat_block_read(int handle, uint64_t offs
     return MIRC_UNSUPPORTED;
 }
 
-__attribute__((weak)) mirc_status mirc_plat_block_write(int handle, uint64_t offset, const void *buf,
-                                                        size_t len)
+__attribute__((weak)) mirc_status mirc_plat_block_write(int handle, uint64_t offset,
+                                                        const void *buf, size_t len)
 {
     (void)handle;
     (void)offset;

@@ -5,7 +5,7 @@
 #include "kvm.h"
 #include "mirc/mirc.h"
 
-#define COM1 0x3f8
+#define COM1            0x3f8
 #define DEBUG_EXIT_PORT 0xf4
 
 static int boot_times;
@@ -44,7 +44,7 @@ mirc_plat_set mirc_plat_yield(uint64_t deadline, mirc_plat_set interest)
         uint64_t now = mirc_plat_monotonic();
         if (deadline <= now)
             return 0;
-        kvm_timer_arm(deadline == UINT64_MAX ? 0 : x86_tsc_at_ns(deadline));
+        kvm_timer_arm(deadline == UINT64_MAX ? 0 : x86_tsc_at_ns(deadline - KVM_MONO_BASE_NS));
         /* an interrupt that came meanwhile is pending and ends the halt at once */
         x86_halt_once();
     }
@@ -59,15 +59,14 @@ static void print_boot_times(void)
     char line[160];
     int n = snprintf(line, sizeof line,
                      "mirc: boot-times: entry->main %lu us, entry->exit %lu us, tsc %lu kHz\n",
-                     (unsigned long)to_main, (unsigned long)to_exit,
-                     (unsigned long)(hz / 1000));
+                     (unsigned long)to_main, (unsigned long)to_exit, (unsigned long)(hz / 1000));
     if (n > 0)
         mirc_plat_console_write(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
 _Noreturn void mirc_plat_exit(int status)
 {
-    if (x86_cpl() == 3) { /* not from the fault path, which is ring 0 */
+    if (x86_cpl() == 3) {   /* not from the fault path, which is ring 0 */
         kvm_virtio_flush(); /* QEMU stops at once: frames still queued would be lost */
         if (boot_times) {
             boot_times = 0; /* once, even if measuring aborts */
@@ -88,8 +87,11 @@ _Noreturn void mirc_plat_exit(int status)
 _Noreturn void x86_target_halt(void)
 {
     /* no isa-debug-exit (urunc, plain QEMU) or an abort: ACPI S5, as a real machine */
-    kvm_acpi_poweroff();
-    /* no ACPI either: a triple fault; with -no-reboot QEMU exits */
+    if (kvm_acpi_poweroff())
+        for (;;)
+            x86_halt_forever();
+    /* no ACPI: the PCI reset register on pc/q35, else a triple fault; -no-reboot exits */
+    x86_outb(0xcf9, 0x06);
     x86_reset();
 }
 

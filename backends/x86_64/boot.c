@@ -1,4 +1,5 @@
-/* backends/x86_64/boot.c: from entry.S to mirc_rt_boot(): memory map, W^X paging, SSE, IDT, canary, argv. */
+/* backends/x86_64/boot.c: from entry.S to mirc_rt_boot(): memory map, W^X paging, SSE, IDT, canary,
+ * argv. */
 
 /*
  * Ring 0 does as little as possible, because the nested KVM interprets it
@@ -19,21 +20,21 @@
 #include "trap.h"
 #include "x86.h"
 
-#define MEMMAP_MAX 64
+#define MEMMAP_MAX  64
 #define CMDLINE_MAX 8192
-#define ARGV_MAX 512
+#define ARGV_MAX    512
 /* The device window below 4 GiB: IOAPIC, HPET, LAPIC, virtio-mmio, ACPI GED, flash. */
 #define MMIO_LOW_START 0xfe000000ull
-#define MMIO_LOW_END 0x100000000ull
+#define MMIO_LOW_END   0x100000000ull
 /* Spare table pages for x86_mmio_map after boot. */
 #define PT_SPARE_PAGES 16
 
-#define CR0_MP (1ull << 1)
-#define CR0_EM (1ull << 2)
-#define CR0_NE (1ull << 5)
-#define CR4_OSFXSR (1ull << 9)
-#define CR4_OSXMMEXCPT (1ull << 10)
-#define CR4_OSXSAVE (1ull << 18)
+#define CR0_MP           (1ull << 1)
+#define CR0_EM           (1ull << 2)
+#define CR0_NE           (1ull << 5)
+#define CR4_OSFXSR       (1ull << 9)
+#define CR4_OSXMMEXCPT   (1ull << 10)
+#define CR4_OSXSAVE      (1ull << 18)
 #define XCR0_X87_SSE_AVX 7ull
 
 uint64_t x86_tsc_entry, x86_tsc_main;
@@ -139,11 +140,12 @@ static uint64_t build_tables(void)
             top = memmap[i].addr + memmap[i].size;
     /* PML4 + PDPTs + one PD per GiB + page tables for the image's 4 KiB pages */
     size_t pages = 1 + (size_t)(top >> 39) + 1 + (size_t)(align_up(top, 1ull << 30) >> 30) +
-                   (size_t)(align_up(sym(_mirc_image_end), X86_LARGE_PAGE) >> 21) + 2 + PT_SPARE_PAGES;
+                   (size_t)(align_up(sym(_mirc_image_end), X86_LARGE_PAGE) >> 21) + 2 +
+                   PT_SPARE_PAGES;
     uint64_t pool = sym(_mirc_image_end);
     uint64_t pool_end = pool + pages * X86_PAGE;
-    if (!boot_mapped(pool, pages * X86_PAGE) || x86_pt_init(&pt, x86_phys_to_virt(pool), pool, pages) != 0 ||
-        map_all(pool_end) != 0) {
+    if (!boot_mapped(pool, pages * X86_PAGE) ||
+        x86_pt_init(&pt, x86_phys_to_virt(pool), pool, pages) != 0 || map_all(pool_end) != 0) {
         boot_error = "cannot build the page tables (memory map too fragmented?)";
         return 0;
     }
@@ -223,11 +225,11 @@ static _Noreturn void enter_user(void (*fn)(void))
     __asm__ volatile("mov %0, %%ds\n\t"
                      "mov %0, %%es\n\t"
                      "xor %%ebp, %%ebp\n\t"
-                     "pushq %0\n\t"   /* ss */
-                     "pushq %1\n\t"   /* rsp */
+                     "pushq %0\n\t"      /* ss */
+                     "pushq %1\n\t"      /* rsp */
                      "pushq $0x0002\n\t" /* rflags: interrupts off */
-                     "pushq %2\n\t"   /* cs */
-                     "pushq %3\n\t"   /* rip */
+                     "pushq %2\n\t"      /* cs */
+                     "pushq %3\n\t"      /* rip */
                      "iretq"
                      :
                      : "r"((uint64_t)X86_SEL_USER_DATA), "r"(sp), "r"((uint64_t)X86_SEL_USER_CODE),
@@ -251,7 +253,8 @@ static _Noreturn void boot_user(void)
 
     int pvh_ok = read_start_info(start_info_pa) == 0;
     uint64_t heap_start = build_tables();
-    int avx = (x86_cpu.leaf1_ecx & X86_CPUID1_ECX_XSAVE) && (x86_cpu.leaf1_ecx & X86_CPUID1_ECX_AVX);
+    int avx =
+        (x86_cpu.leaf1_ecx & X86_CPUID1_ECX_XSAVE) && (x86_cpu.leaf1_ecx & X86_CPUID1_ECX_AVX);
     if (heap_start)
         x86_sys(X86_SYS_SETUP, pt.pml4_phys, (uint64_t)avx);
     else
@@ -264,7 +267,8 @@ static _Noreturn void boot_user(void)
         x86_abort(boot_error);
     const struct pvh_memmap_entry *ram = image_region();
     if (!ram)
-        x86_abort("the PVH memory map has no RAM region holding the image; give the guest more memory");
+        x86_abort(
+            "the PVH memory map has no RAM region holding the image; give the guest more memory");
     if (ram->addr + ram->size <= heap_start + X86_PAGE)
         x86_abort("no memory left for the heap after the image; give the guest more memory");
     set_canary();

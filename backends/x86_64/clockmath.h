@@ -1,4 +1,5 @@
-/* backends/x86_64/clockmath.h: TSC tick <-> nanosecond scaling without division on the fast path. */
+/* backends/x86_64/clockmath.h: TSC tick <-> nanosecond scaling without division on the fast path.
+ */
 #ifndef MIRC_X86_CLOCKMATH_H
 #define MIRC_X86_CLOCKMATH_H
 
@@ -17,7 +18,7 @@ struct x86_scale {
 
 static inline struct x86_scale x86_scale_make(uint64_t num, uint64_t den)
 {
-    struct x86_scale s = {0, 0};
+    struct x86_scale s = { 0, 0 };
     if (num == 0 || den == 0)
         return s;
     for (int shift = 127; shift >= 0; shift--) {
@@ -70,9 +71,9 @@ static inline int64_t x86_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);                   /* 0..399 */
+    unsigned yoe = (unsigned)(y - era * 400);                      /* 0..399 */
     unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1; /* 0..365 */
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;       /* 0..146096 */
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;          /* 0..146096 */
     return era * 146097 + (int64_t)doe - 719468;
 }
 

@@ -1,4 +1,5 @@
-/* backends/x86_64/fault.c: CPU fault reports and frame-pointer backtraces (no libc: faults may come from it). */
+/* backends/x86_64/fault.c: CPU fault reports and frame-pointer backtraces (no libc: faults may come
+ * from it). */
 #include "trap.h"
 
 static const char *const names[32] = {
@@ -130,7 +131,7 @@ static void page_fault(struct out *o, const struct x86_fault *f)
 
 size_t x86_fault_format(char *buf, size_t size, const struct x86_fault *f)
 {
-    struct out o = {buf, size, 0};
+    struct out o = { buf, size, 0 };
 
     put(&o, "mirc: CPU exception ");
     put(&o, x86_vector_name(f->vector));
@@ -164,7 +165,7 @@ size_t x86_fault_format(char *buf, size_t size, const struct x86_fault *f)
 
 size_t x86_format_trace(char *buf, size_t size, const uint64_t *t, int n)
 {
-    struct out o = {buf, size, 0};
+    struct out o = { buf, size, 0 };
     trace(&o, t, n);
     return finish(&o);
 }

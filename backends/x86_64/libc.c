@@ -201,7 +201,7 @@ __attribute__((weak)) clock_t times(struct tms *t)
     /* CLOCKS_PER_SEC is 1000 in newlib: milliseconds of monotonic time, all "user" */
     clock_t c = (clock_t)(mirc_plat_monotonic() / 1000000u);
     if (t)
-        *t = (struct tms){.tms_utime = c};
+        *t = (struct tms){ .tms_utime = c };
     return c;
 }
 
@@ -231,8 +231,14 @@ _Noreturn void __assert_func(const char *file, int line, const char *func, const
     do
         num[--i] = (char)('0' + v % 10);
     while ((v /= 10) && i > 0);
-    const char *parts[] = {"assertion failed: ", expr ? expr : "?", " in ", func ? func : "?",
-                           " at ", file ? file : "?", ":", num + i};
+    const char *parts[] = { "assertion failed: ",
+                            expr ? expr : "?",
+                            " in ",
+                            func ? func : "?",
+                            " at ",
+                            file ? file : "?",
+                            ":",
+                            num + i };
     size_t n = 0;
     for (size_t p = 0; p < sizeof parts / sizeof *parts; p++)
         for (const char *c = parts[p]; *c && n < sizeof msg - 1; c++)
@@ -253,5 +259,5 @@ void _fini(void)
 _Noreturn void __stack_chk_fail(void)
 {
     x86_abort_at("stack smashing detected: a function's stack canary was overwritten",
-                          (uint64_t)(uintptr_t)__builtin_return_address(0));
+                 (uint64_t)(uintptr_t)__builtin_return_address(0));
 }

@@ -1,9 +1,9 @@
 /* backends/x86_64/paging.c: identity page tables with W^X attributes, built into a page pool. */
 #include "paging.h"
 
-#define ENTRIES 512
+#define ENTRIES        512
 #define LEVEL_SHIFT(l) (12 + 9 * (l)) /* level 0: PT, 1: PD, 2: PDPT, 3: PML4 */
-#define IDX(va, l) (((va) >> LEVEL_SHIFT(l)) & (ENTRIES - 1))
+#define IDX(va, l)     (((va) >> LEVEL_SHIFT(l)) & (ENTRIES - 1))
 /* Intermediate entries allow everything; the leaf decides. */
 #define TABLE_BITS (X86_PTE_P | X86_PTE_W | X86_PTE_U)
 
@@ -47,7 +47,7 @@ int x86_pt_init(struct x86_pt *pt, void *pool, uint64_t pool_phys, size_t pool_p
 {
     if (((uintptr_t)pool | pool_phys) & (X86_PAGE - 1))
         return -1;
-    *pt = (struct x86_pt){.pool = pool, .pool_phys = pool_phys, .pool_pages = pool_pages};
+    *pt = (struct x86_pt){ .pool = pool, .pool_phys = pool_phys, .pool_pages = pool_pages };
     pt->pml4_phys = new_table(pt);
     return pt->pml4_phys ? 0 : -1;
 }

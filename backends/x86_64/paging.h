@@ -1,4 +1,5 @@
-/* backends/x86_64/paging.h: building 4-level x86_64 page tables (pure logic, unit-tested on the host). */
+/* backends/x86_64/paging.h: building 4-level x86_64 page tables (pure logic, unit-tested on the
+ * host). */
 #ifndef MIRC_X86_PAGING_H
 #define MIRC_X86_PAGING_H
 
@@ -19,17 +20,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define X86_PAGE 4096ull
+#define X86_PAGE       4096ull
 #define X86_LARGE_PAGE (2ull << 20)
 
 /* Attributes of a mapping (x86 PTE bits, as the CPU reads them). */
-#define X86_PTE_P (1ull << 0)
-#define X86_PTE_W (1ull << 1)
-#define X86_PTE_U (1ull << 2)
-#define X86_PTE_PWT (1ull << 3)
-#define X86_PTE_PCD (1ull << 4)
-#define X86_PTE_PS (1ull << 7)
-#define X86_PTE_NX (1ull << 63)
+#define X86_PTE_P    (1ull << 0)
+#define X86_PTE_W    (1ull << 1)
+#define X86_PTE_U    (1ull << 2)
+#define X86_PTE_PWT  (1ull << 3)
+#define X86_PTE_PCD  (1ull << 4)
+#define X86_PTE_PS   (1ull << 7)
+#define X86_PTE_NX   (1ull << 63)
 #define X86_PTE_ADDR 0x000ffffffffff000ull
 
 /* What a region is for; each maps to the PTE bits W^X requires. */

@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#define PVH_START_MAGIC 0x336ec578u
+#define PVH_START_MAGIC          0x336ec578u
 #define PVH_ELFNOTE_PHYS32_ENTRY 18
 
 struct pvh_start_info {
@@ -36,9 +36,9 @@ struct pvh_memmap_entry {
     uint32_t reserved;
 };
 
-#define PVH_MEM_RAM 1
+#define PVH_MEM_RAM      1
 #define PVH_MEM_RESERVED 2
-#define PVH_MEM_ACPI 3
+#define PVH_MEM_ACPI     3
 
 _Static_assert(sizeof(struct pvh_start_info) == 56, "start info layout");
 _Static_assert(sizeof(struct pvh_memmap_entry) == 24, "memmap entry layout");

@@ -1,12 +1,12 @@
 /* backends/x86_64/trap.c: IDT and TSS setup, exception reports, interrupt dispatch. */
-#include "platform.h"
 #include "trap.h"
+#include "platform.h"
 #include "x86.h"
 
-#define VECTORS 256
+#define VECTORS        256
 #define GATE_INTERRUPT 0x8e /* present, ring 0, 64-bit interrupt gate */
-#define SEL_CODE64 0x08
-#define SEL_TSS 0x18
+#define SEL_CODE64     0x08
+#define SEL_TSS        0x18
 #define IST_EXCEPTIONS 1
 
 struct idt_gate {
@@ -32,7 +32,7 @@ struct __attribute__((packed)) desc_ptr {
 
 extern char x86_isr_stubs[], x86_isr_stub255[], x86_sys_gate_ud2[];
 
-#define VEC_UD 6
+#define VEC_UD   6
 #define IST_GATE 2
 extern uint64_t x86_gdt[];
 
@@ -54,7 +54,8 @@ static void set_gate(int v, void *stub, int ist, uint8_t type)
     };
 }
 
-/* The rest of the IDT, written from ring 3 at native speed (the IDT is ordinary memory until then). */
+/* The rest of the IDT, written from ring 3 at native speed (the IDT is ordinary memory until then).
+ */
 void x86_trap_init_user(void)
 {
     for (int v = 0; v < 96; v++)
@@ -83,7 +84,7 @@ void x86_trap_init(void)
     x86_gdt[4] = base >> 32;
     __asm__ volatile("ltr %w0" : : "r"(SEL_TSS));
 
-    struct desc_ptr p = {sizeof idt - 1, (uint64_t)(uintptr_t)idt};
+    struct desc_ptr p = { sizeof idt - 1, (uint64_t)(uintptr_t)idt };
     __asm__ volatile("lidt %0" : : "m"(p));
 }
 
@@ -168,7 +169,7 @@ _Noreturn void x86_reset(void)
 
 static _Noreturn void triple_fault(void)
 {
-    struct desc_ptr none = {0, 0};
+    struct desc_ptr none = { 0, 0 };
     __asm__ volatile("lidt %0; int3" : : "m"(none));
     for (;;)
         __asm__ volatile("cli; hlt");
@@ -205,6 +206,9 @@ static uint64_t x86_syscall(uint64_t op, uint64_t a, uint64_t b, uint64_t c)
     case X86_SYS_SETUP:
         x86_boot_setup(a, (int)b);
         break;
+    case X86_SYS_HALT_FOREVER:
+        for (;;)
+            __asm__ volatile("cli; hlt" ::: "memory");
     default:
         r = op >= X86_SYS_TARGET ? x86_target_syscall(op, a, b, c) : (uint64_t)-1;
     }

@@ -43,7 +43,8 @@ size_t x86_format_trace(char *buf, size_t size, const uint64_t *trace, int n);
  */
 int x86_backtrace(uint64_t rbp, uint64_t lo, uint64_t hi, uint64_t *out, int max);
 
-/* In ring 0: loads the TSS and an IDT with the gate only; x86_trap_init_user (x86.h) fills the rest. */
+/* In ring 0: loads the TSS and an IDT with the gate only; x86_trap_init_user (x86.h) fills the
+ * rest. */
 void x86_trap_init(void);
 
 /* Called by isr.S for every vector. */

@@ -2,8 +2,8 @@
 #include "clockmath.h"
 #include "x86.h"
 
-#define PIT_HZ 1193182ull
-#define PIT_MS 50
+#define PIT_HZ       1193182ull
+#define PIT_MS       50
 #define PORT_PIT_CH0 0x40
 #define PORT_PIT_CMD 0x43
 
@@ -87,7 +87,8 @@ static void calibrate(void)
     if (!h)
         h = pit_calibrate();
     if (!h)
-        x86_abort("cannot find the TSC frequency: no kvmclock, no CPUID 0x15/0x40000010 and no PIT");
+        x86_abort(
+            "cannot find the TSC frequency: no kvmclock, no CPUID 0x15/0x40000010 and no PIT");
     x86_tsc_set_hz(h);
 }
 

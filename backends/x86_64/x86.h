@@ -63,15 +63,16 @@ static inline void *x86_phys_to_virt(uint64_t pa)
  * is compiled with -mgeneral-regs-only and kept short.
  */
 enum x86_sys_op {
-    X86_SYS_HALT = 1, /* sti; hlt; cli: sleep until an interrupt */
-    X86_SYS_WRMSR,    /* (msr, value) */
-    X86_SYS_RDMSR,    /* (msr) -> value */
-    X86_SYS_MAP,      /* (phys, len): x86_mmio_map */
-    X86_SYS_RESET,    /* triple fault */
-    X86_SYS_OUT,      /* (port, size, value) */
-    X86_SYS_IN,       /* (port, size) -> value */
-    X86_SYS_OUTSB,    /* (port, buffer, length): rep outsb */
-    X86_SYS_SETUP,    /* (pml4, avx): boot only, load the tables and enable SSE */
+    X86_SYS_HALT = 1,     /* sti; hlt; cli: sleep until an interrupt */
+    X86_SYS_WRMSR,        /* (msr, value) */
+    X86_SYS_RDMSR,        /* (msr) -> value */
+    X86_SYS_MAP,          /* (phys, len): x86_mmio_map */
+    X86_SYS_RESET,        /* triple fault */
+    X86_SYS_OUT,          /* (port, size, value) */
+    X86_SYS_IN,           /* (port, size) -> value */
+    X86_SYS_OUTSB,        /* (port, buffer, length): rep outsb */
+    X86_SYS_SETUP,        /* (pml4, avx): boot only, load the tables and enable SSE */
+    X86_SYS_HALT_FOREVER, /* cli; hlt: wait for the host to stop the VM */
     X86_SYS_TARGET = 100, /* and up: the target's own (x86_target_syscall) */
 };
 #define X86_SEL_USER_DATA 0x2b
@@ -88,7 +89,8 @@ static inline int x86_cpl(void)
     return x86_user_mode ? 3 : 0;
 }
 
-/* The gate (isr.S): preserves every register but rax, which carries the op in and the result out. */
+/* The gate (isr.S): preserves every register but rax, which carries the op in and the result out.
+ */
 static inline uint64_t x86_sys3(enum x86_sys_op op, uint64_t a, uint64_t b, uint64_t c)
 {
     uint64_t r = op;
@@ -185,7 +187,9 @@ static inline uint64_t x86_rdtsc(void)
 }
 static inline void x86_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
-    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+    __asm__ volatile("cpuid"
+                     : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+                     : "a"(leaf), "c"(sub));
 }
 static inline uint64_t x86_read_cr2(void)
 {
@@ -220,13 +224,13 @@ struct x86_cpu {
     int hypervisor_xen; /* ... "XenVMMXenVMM" */
 };
 extern struct x86_cpu x86_cpu;
-#define X86_CPUID1_ECX_X2APIC (1u << 21)
+#define X86_CPUID1_ECX_X2APIC       (1u << 21)
 #define X86_CPUID1_ECX_TSC_DEADLINE (1u << 24)
-#define X86_CPUID1_ECX_XSAVE (1u << 26)
-#define X86_CPUID1_ECX_AVX (1u << 28)
-#define X86_CPUID1_ECX_RDRAND (1u << 30)
-#define X86_CPUID1_ECX_HYPERVISOR (1u << 31)
-#define X86_CPUID7_EBX_RDSEED (1u << 18)
+#define X86_CPUID1_ECX_XSAVE        (1u << 26)
+#define X86_CPUID1_ECX_AVX          (1u << 28)
+#define X86_CPUID1_ECX_RDRAND       (1u << 30)
+#define X86_CPUID1_ECX_HYPERVISOR   (1u << 31)
+#define X86_CPUID7_EBX_RDSEED       (1u << 18)
 /* Reads leaves 7 and 0x4000000x on first use; leaf 1 is read at boot. */
 void x86_cpu_probe_more(void);
 
@@ -264,8 +268,8 @@ int x86_random(void *buf, size_t len);
  */
 void x86_tsc_set_hz(uint64_t hz);
 uint64_t x86_tsc_hz(void);
-uint64_t x86_tsc_ns(void);                  /* ns since the PVH entry */
-uint64_t x86_tsc_at_ns(uint64_t ns);        /* TSC value when x86_tsc_ns() reaches ns */
+uint64_t x86_tsc_ns(void);           /* ns since the PVH entry */
+uint64_t x86_tsc_at_ns(uint64_t ns); /* TSC value when x86_tsc_ns() reaches ns */
 
 /*
  * Interrupts: vectors 32..255 can be given a handler, which runs with
@@ -273,6 +277,14 @@ uint64_t x86_tsc_at_ns(uint64_t ns);        /* TSC value when x86_tsc_ns() reach
  */
 typedef void (*x86_irq_handler)(int vector);
 void x86_irq_set(int vector, x86_irq_handler h);
+
+/* Halts with interrupts off until the host stops the VM (after a power-off request). */
+static inline void x86_halt_forever(void)
+{
+    if (x86_cpl())
+        x86_sys(X86_SYS_HALT_FOREVER, 0, 0);
+    __asm__ volatile("cli; hlt" ::: "memory");
+}
 
 /* A triple fault: the machine resets (QEMU with -no-reboot exits). From either ring. */
 _Noreturn void x86_reset(void);

@@ -149,6 +149,12 @@ class Nics(unittest.TestCase):
             "dgram,id=net-n,local.type=inet,local.host=127.0.0.1,local.port=5555,"
             "remote.type=inet,remote.host=127.0.0.1,remote.port=5556"])
 
+    def test_mode_defaults_to_dgram_with_addresses_else_user(self):
+        a = argv(devices=[nic("d", local="127.0.0.1:1", remote="127.0.0.1:2"), nic("u", 1)])
+        nd = opt(a, "-netdev")
+        self.assertTrue(nd[0].startswith("dgram,id=net-d,"))
+        self.assertEqual(nd[1], "user,id=net-u")
+
     def test_dgram_needs_both_ends(self):
         with self.assertRaisesRegex(UserError, "dgram needs local and remote"):
             argv(devices=[nic("n", mode="dgram", local="127.0.0.1:1")])
@@ -215,6 +221,30 @@ class CrossFile(unittest.TestCase):
         self.assertIn("'-isystem', '/cache/sysroot/newlib-x/include'", text)
         self.assertIn("'-idirafter', '/usr/lib/gcc/x86_64-linux-gnu/12/include'", text)
         self.assertIn("cpu_family = 'x86_64'", text)
+
+
+class DgramConflicts(unittest.TestCase):
+    def test_the_same_local_port_twice_names_the_second_nic(self):
+        devs = [nic("a", mode="dgram", local="127.0.0.1:47390", remote="127.0.0.1:1"),
+                nic("b", 1, mode="dgram", local="127.0.0.1:47390", remote="127.0.0.1:2")]
+        bad = kvm.dgram_conflicts(devs)
+        self.assertEqual(bad[0], "b")
+        self.assertIn("also used by net device 'a'", bad[1])
+
+    def test_a_port_another_program_holds(self):
+        import socket
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as held:
+            held.bind(("127.0.0.1", 0))
+            port = held.getsockname()[1]
+            bad = kvm.dgram_conflicts([nic("n", mode="dgram", local=f"127.0.0.1:{port}",
+                                           remote="127.0.0.1:1")])
+        self.assertEqual(bad[0], "n")
+        self.assertIn("cannot bind", bad[1])
+
+    def test_free_ports_and_other_modes_pass(self):
+        self.assertIsNone(kvm.dgram_conflicts([nic("u", mode="user"), disk("d", "/x.img")]))
+        self.assertIsNone(kvm.dgram_conflicts([nic("n", mode="dgram", local="127.0.0.1:0",
+                                                   remote="127.0.0.1:1")]))
 
 
 class KvmProbe(unittest.TestCase):

@@ -4,6 +4,9 @@ configure writes a Meson cross file naming the newlib sysroot (built by
 scripts/build-sysroot when missing); build strips the image beside the
 unstripped one; run builds QEMU's command line (qemu_argv, a pure function
 the unit tests check) and maps QEMU's exit status back to the app's.
+
+MIRC_KVM_ACCEL=kvm|tcg|auto in the environment overrides the manifest's
+accel for one run (the test suites use it to run everything under TCG too).
 """
 import fcntl
 import glob
@@ -158,10 +161,15 @@ def _hostport(v):
     return host.strip("[]"), port
 
 
+def net_mode(s):
+    """The NIC's mode: as given, else dgram when local/remote are set (as on unix), else user."""
+    return s.get("mode") or ("dgram" if "local" in s or "remote" in s else "user")
+
+
 def net_args(d, s, pci, publish=()):
     """-netdev and -device for NIC d with settings s."""
     nid = f"net-{d.name}"
-    mode = s.get("mode", "user")
+    mode = net_mode(s)
     if mode == "user":
         fwd = list(s.get("hostfwd", [])) + list(publish)
         for f in fwd:
@@ -228,7 +236,7 @@ def qemu_argv(img, topts, devices, app_args, *, kvm_ok, quiet=False, gdb=False, 
     argv = [QEMU, "-M", m_opts, "-accel", accel, "-cpu", cpu, "-m", f"{mem // (1 << 20)}M",
             "-bios", QBOOT, "-nodefaults", "-no-user-config", "-display", "none",
             "-serial", "stdio", "-no-reboot", "-device", DEBUG_EXIT]
-    user_nics = [d for d, s, _ in devices if d.kind == "net" and s.get("mode", "user") == "user"]
+    user_nics = [d for d, s, _ in devices if d.kind == "net" and net_mode(s) == "user"]
     if publish and not user_nics:
         raise _err("-p/--publish needs a NIC in user mode (mode = \"user\" in mirc.toml, or --net NAME=user)")
     for d, s, path in devices:
@@ -255,6 +263,30 @@ def decode_status(rc):
     return None
 
 
+def dgram_conflicts(devices):
+    """(device name, reason) for the first dgram NIC whose local address cannot be used, or None.
+
+    QEMU binds dgram sockets with SO_REUSEADDR, so a port used twice (or by
+    another program) would attach silently and lose frames; the unix target
+    fails at boot instead, and so do we, before starting QEMU.
+    """
+    import socket
+    seen = {}
+    for d, s, _ in devices:
+        if d.kind != "net" or net_mode(s) != "dgram" or "local" not in s:
+            continue
+        host, port = _hostport(s["local"])
+        if (host, port) in seen:
+            return d.name, f"local address {s['local']} is also used by net device '{seen[(host, port)]}'"
+        seen[(host, port)] = d.name
+        try:
+            with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM) as so:
+                so.bind((host, int(port)))
+        except OSError as e:
+            return d.name, f"cannot bind local address {s['local']}: {e.strerror}"
+    return None
+
+
 def run_command(cfg, m, img, over, a, app_args):
     if shutil.which(QEMU) is None:
         raise _err(f"{QEMU} not found; run scripts/setup (QEMU >= 10 from backports)")
@@ -263,8 +295,21 @@ def run_command(cfg, m, img, over, a, app_args):
     devs = []
     for d, s in targets.device_settings(m, "kvm", over):
         devs.append((d, s, targets.block_file(m, d, s) if d.kind == "block" else None))
-    argv = qemu_argv(img, m.targets.get("kvm", {}), devs, app_args, kvm_ok=kvm_usable(),
+    topts = dict(m.targets.get("kvm", {}))
+    env_accel = os.environ.get("MIRC_KVM_ACCEL")
+    if env_accel:
+        if env_accel not in ("auto", "kvm", "tcg"):
+            raise _err(f"MIRC_KVM_ACCEL={env_accel}: expected auto, kvm or tcg")
+        topts["accel"] = env_accel
+    argv = qemu_argv(img, topts, devs, app_args, kvm_ok=kvm_usable(),
                      quiet=a.quiet, gdb=a.gdb, publish=a.publish)
+    bad = None if a.dry_run else dgram_conflicts(devs)
+    if bad:
+        # what the unix target does when a device cannot be attached: stop the boot, status 255
+        def refuse(rc):
+            _say(f"cannot attach net device '{bad[0]}' declared in mirc.toml: {bad[1]}")
+            return 255
+        return [sys.executable, "-c", "pass"], refuse
     if a.gdb and not a.dry_run:
         dbg = img[:-len(".kvm")] if img.endswith(".kvm") else img
         _say(f"QEMU waits for a debugger: gdb -ex 'target remote :1234' {os.path.relpath(dbg)}")

@@ -3,8 +3,8 @@
 
 #include "clockmath.h"
 
-static const uint64_t rates[] = {1000000ull, 999999937ull, 1000000000ull, 2445426000ull, 3999999999ull,
-                                 5000000000ull, 100000000000ull};
+static const uint64_t rates[] = { 1000000ull,    999999937ull,  1000000000ull,  2445426000ull,
+                                  3999999999ull, 5000000000ull, 100000000000ull };
 
 static long double ns_exact(uint64_t ticks, uint64_t hz)
 {
@@ -16,9 +16,10 @@ Test(clockmath, ticks_to_ns_is_within_a_nanosecond_per_second)
     for (size_t r = 0; r < sizeof rates / sizeof *rates; r++) {
         uint64_t hz = rates[r];
         struct x86_scale sc = x86_scale_make(1000000000ull, hz);
-        const uint64_t ticks[] = {0, 1, hz / 1000, hz, 3600 * hz, 86400ull * 365 * hz / 100};
+        const uint64_t ticks[] = { 0, 1, hz / 1000, hz, 3600 * hz, 86400ull * 365 * hz / 100 };
         for (size_t i = 0; i < sizeof ticks / sizeof *ticks; i++) {
-            long double want = ns_exact(ticks[i], hz), got = (long double)x86_scale_apply(ticks[i], sc);
+            long double want = ns_exact(ticks[i], hz),
+                        got = (long double)x86_scale_apply(ticks[i], sc);
             long double slack = 1 + want / 1e12L; /* a ns of rounding, a ns per 1000 s of span */
             cr_assert(got <= want && got >= want - slack, "hz %llu ticks %llu: %Lf vs %Lf",
                       (unsigned long long)hz, (unsigned long long)ticks[i], got, want);
@@ -32,7 +33,7 @@ Test(clockmath, ns_to_ticks_round_trips)
         uint64_t hz = rates[r];
         struct x86_scale to_ticks = x86_scale_make(hz, 1000000000ull);
         struct x86_scale to_ns = x86_scale_make(1000000000ull, hz);
-        const uint64_t ns[] = {1000, 1000000, 1000000000ull, 3600ull * 1000000000ull};
+        const uint64_t ns[] = { 1000, 1000000, 1000000000ull, 3600ull * 1000000000ull };
         for (size_t i = 0; i < sizeof ns / sizeof *ns; i++) {
             uint64_t back = x86_scale_apply(x86_scale_apply(ns[i], to_ticks), to_ns);
             uint64_t err = back > ns[i] ? back - ns[i] : ns[i] - back;
@@ -67,7 +68,8 @@ Test(clockmath, pvclock_pairs_give_the_rate)
         cr_assert_leq(err, hz / 1000000, "shift %d: %llu", shift, (unsigned long long)got);
         /* and the pvclock formula turns a second of ticks into ~1e9 ns */
         uint64_t ns = x86_pvclock_scale(hz, mul, (int8_t)shift);
-        cr_assert(ns > 999990000 && ns < 1000010000, "shift %d: %llu ns", shift, (unsigned long long)ns);
+        cr_assert(ns > 999990000 && ns < 1000010000, "shift %d: %llu ns", shift,
+                  (unsigned long long)ns);
     }
     cr_assert_eq(x86_pvclock_hz(0, 0), 0, "a zero multiplier means no clock");
 }

@@ -7,10 +7,21 @@
 static struct x86_fault layout(uint64_t vector, uint64_t error, uint64_t cr2)
 {
     return (struct x86_fault){
-        .vector = vector, .error = error, .rip = 0x101234, .rsp = 0x150000, .rbp = 0x150010,
-        .rflags = 0x10002, .cr2 = cr2, .stack_guard = 0x14f000, .stack_bottom = 0x150000,
-        .stack_top = 0x190000, .text_start = 0x100000, .text_end = 0x107000, .rodata_end = 0x109000,
-        .trace = {0x101234, 0x100abc}, .ntrace = 2,
+        .vector = vector,
+        .error = error,
+        .rip = 0x101234,
+        .rsp = 0x150000,
+        .rbp = 0x150010,
+        .rflags = 0x10002,
+        .cr2 = cr2,
+        .stack_guard = 0x14f000,
+        .stack_bottom = 0x150000,
+        .stack_top = 0x190000,
+        .text_start = 0x100000,
+        .text_end = 0x107000,
+        .rodata_end = 0x109000,
+        .trace = { 0x101234, 0x100abc },
+        .ntrace = 2,
     };
 }
 
@@ -45,15 +56,19 @@ Test(fault, guard_page_hit_is_called_a_stack_overflow)
 
 Test(fault, writes_to_text_and_rodata_are_named)
 {
-    cr_assert(strstr(report(layout(14, 0x7, 0x100100)), "write to a read-only page at 0x100100 (in .text"));
-    cr_assert(strstr(report(layout(14, 0x7, 0x108000)), "write to a read-only page at 0x108000 (in .rodata"));
+    cr_assert(strstr(report(layout(14, 0x7, 0x100100)),
+                     "write to a read-only page at 0x100100 (in .text"));
+    cr_assert(strstr(report(layout(14, 0x7, 0x108000)),
+                     "write to a read-only page at 0x108000 (in .rodata"));
 }
 
 Test(fault, executing_data_is_named)
 {
-    cr_assert(strstr(report(layout(14, 0x15, 0x160000)), "execute of a no-execute page at 0x160000"),
-              "%s", out);
-    cr_assert(strstr(report(layout(14, 0x14, 0xdead0000)), "execute at unmapped address 0xdead0000"));
+    cr_assert(
+        strstr(report(layout(14, 0x15, 0x160000)), "execute of a no-execute page at 0x160000"),
+        "%s", out);
+    cr_assert(
+        strstr(report(layout(14, 0x14, 0xdead0000)), "execute at unmapped address 0xdead0000"));
 }
 
 Test(fault, other_vectors)
@@ -75,7 +90,7 @@ Test(fault, small_buffers_are_truncated_and_terminated)
     cr_assert_eq(n, sizeof small - 1);
     cr_assert_eq(small[15], '\0');
     cr_assert_eq(strncmp(small, "mirc: CPU excep", 15), 0);
-    char one[1] = {'x'};
+    char one[1] = { 'x' };
     cr_assert_eq(x86_fault_format(one, 1, &f), 0);
     cr_assert_eq(one[0], '\0');
     cr_assert_eq(x86_fault_format(NULL, 0, &f), 0);
@@ -128,7 +143,7 @@ Test(backtrace, respects_max)
 
 Test(backtrace, trace_lines_name_addresses)
 {
-    uint64_t t[2] = {0x10abcd, 0x100010};
+    uint64_t t[2] = { 0x10abcd, 0x100010 };
     char buf[256];
     x86_format_trace(buf, sizeof buf, t, 2);
     cr_assert(strstr(buf, "backtrace: 0x10abcd 0x100010\n"), "%s", buf);

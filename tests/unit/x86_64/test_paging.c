@@ -5,8 +5,8 @@
 #include "paging.h"
 
 #define POOL_PAGES 64
-#define POOL_PHYS 0x40000000ull /* where the "guest" thinks the pool is */
-#define MB (1ull << 20)
+#define POOL_PHYS  0x40000000ull /* where the "guest" thinks the pool is */
+#define MB         (1ull << 20)
 
 static struct x86_pt pt;
 static void *pool;
@@ -44,7 +44,8 @@ Test(paging, each_kind_gets_its_wx_bits)
     cr_assert_eq(attrs(1 * MB + 0x4000), X86_PTE_P | X86_PTE_U | X86_PTE_NX, "rodata: read only");
     cr_assert_eq(attrs(1 * MB + 0x5000), X86_PTE_P | X86_PTE_U | X86_PTE_W | X86_PTE_NX, "data");
     cr_assert_eq(attrs(1 * MB + 0x8000), X86_PTE_P | X86_PTE_W | X86_PTE_NX, "kernel: no ring 3");
-    cr_assert_eq(attrs(0xfee00000), X86_PTE_P | X86_PTE_U | X86_PTE_W | X86_PTE_NX | X86_PTE_PCD | X86_PTE_PWT,
+    cr_assert_eq(attrs(0xfee00000),
+                 X86_PTE_P | X86_PTE_U | X86_PTE_W | X86_PTE_NX | X86_PTE_PCD | X86_PTE_PWT,
                  "mmio: uncached");
     cr_assert_eq(x86_pt_lookup(&pt, 1 * MB + 0x9000, NULL), 0, "past the last mapping");
 }
@@ -136,9 +137,10 @@ Test(paging, boot_layout_is_wx_with_holes_where_they_belong)
         cr_assert((a & X86_PTE_NX) || !(a & X86_PTE_W), "%#llx is writable and executable",
                   (unsigned long long)va);
         int in_text = va >= text && va < rodata;
-        cr_assert_eq(!(a & X86_PTE_NX), in_text, "%#llx: only .text executes", (unsigned long long)va);
-        cr_assert_eq(!(a & X86_PTE_W), va >= text && va < data, "%#llx: only .text and .rodata are read-only",
+        cr_assert_eq(!(a & X86_PTE_NX), in_text, "%#llx: only .text executes",
                      (unsigned long long)va);
+        cr_assert_eq(!(a & X86_PTE_W), va >= text && va < data,
+                     "%#llx: only .text and .rodata are read-only", (unsigned long long)va);
     }
     cr_assert_eq(x86_pt_lookup(&pt, ram_end, NULL), 0, "nothing between RAM and the device window");
     cr_assert_eq(x86_pt_lookup(&pt, 0xdead0000000ull, NULL), 0);

@@ -1,0 +1,154 @@
+/* tests/conformance/kvm-faults: one fault, protection or FPU check per run, named by argv[1]. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mirc/mirc.h"
+
+static const char rodata_text[] = "read-only";
+static unsigned char data_code[16] = { 0xc3 }; /* ret */
+extern uintptr_t __stack_chk_guard;
+
+static int do_nothing(void)
+{
+    return 1;
+}
+
+/* Runs through any stack (the limit is never reached); the volatile buffer keeps every frame. */
+static volatile int recurse_limit = -1;
+static __attribute__((noinline)) int recurse(int n)
+{
+    volatile char pad[512];
+    pad[0] = (char)n;
+    if (n == recurse_limit)
+        return 0;
+    return recurse(n + 1) + pad[0];
+}
+
+/* Writes past a local array: -fstack-protector-strong puts a canary after it. */
+static volatile size_t smash_len = 64;
+static __attribute__((noinline)) void smash(const char *src)
+{
+    char buf[16];
+    memcpy(buf, src, smash_len);
+    printf("copied %s\n", buf);
+}
+
+static int fpu(void)
+{
+    volatile double x = 2.0, acc = 0;
+    for (int i = 1; i <= 1000; i++)
+        acc += 1.0 / ((double)i * i);
+    double pi = sqrt(acc * 6);
+    float f = (float)sqrt(x);
+    /* a vector copy: 64 bytes through SSE registers */
+    double a[8] __attribute__((aligned(16))) = { 1, 2, 3, 4, 5, 6, 7, 8 }, b[8];
+    memcpy(b, a, sizeof a);
+    printf("fpu %.4f %.3f %.1f %lld %zu\n", pi, (double)f, b[7], (long long)-1234567890123,
+           sizeof b);
+    return 0;
+}
+
+static int avx(void)
+{
+    uint32_t eax, ebx, ecx, edx;
+    __asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(1), "c"(0));
+    if (!(ecx & (1u << 28)) || !(ecx & (1u << 27))) {
+        printf("avx unavailable\n");
+        return 0;
+    }
+    double in[4] __attribute__((aligned(32))) = { 1, 2, 3, 4 }, out[4] __attribute__((aligned(32)));
+    __asm__ volatile("vmovapd %1, %%ymm0\n\tvaddpd %%ymm0, %%ymm0, %%ymm1\n\tvmovapd %%ymm1, %0"
+                     : "=m"(out)
+                     : "m"(in)
+                     : "xmm0", "xmm1");
+    printf("avx %.0f %.0f %.0f %.0f\n", out[0], out[1], out[2], out[3]);
+    return 0;
+}
+
+static int exhaust(void)
+{
+    size_t mb = 0;
+    void *last = NULL;
+    for (;;) {
+        void **p = malloc(1 << 20);
+        if (!p)
+            break;
+        *p = last; /* keep a chain to free it all */
+        last = p;
+        mb++;
+    }
+    printf("malloc returned NULL after %zu MB\n", mb);
+    while (last) {
+        void *next = *(void **)last;
+        free(last);
+        last = next;
+    }
+    void *again = malloc(1 << 20);
+    printf("after freeing, malloc %s\n", again ? "works again" : "still fails");
+    free(again);
+    return mb > 0 && again ? 0 : 1;
+}
+
+int mirc_main(int argc, char **argv)
+{
+    const char *what = argc > 1 ? argv[1] : "";
+    volatile uintptr_t addr;
+
+    if (!strcmp(what, "null-read")) {
+        addr = 0;
+        printf("read %d\n", *(volatile int *)addr);
+    } else if (!strcmp(what, "null-write")) {
+        addr = 0;
+        *(volatile int *)addr = 1;
+    } else if (!strcmp(what, "zero-page-write")) {
+        addr = 0x800;
+        *(volatile int *)addr = 1;
+    } else if (!strcmp(what, "unmapped-write")) {
+        addr = 0xdead0000000ull;
+        *(volatile int *)addr = 1;
+    } else if (!strcmp(what, "text-write")) {
+        addr = (uintptr_t)do_nothing;
+        *(volatile unsigned char *)addr = 0xc3;
+    } else if (!strcmp(what, "rodata-write")) {
+        addr = (uintptr_t)rodata_text;
+        *(volatile char *)addr = 'X';
+    } else if (!strcmp(what, "exec-data")) {
+        addr = (uintptr_t)data_code;
+        ((void (*)(void))addr)();
+    } else if (!strcmp(what, "exec-stack")) {
+        unsigned char code[16] = { 0xc3 };
+        addr = (uintptr_t)code;
+        ((void (*)(void))addr)();
+    } else if (!strcmp(what, "exec-heap")) {
+        unsigned char *code = malloc(64);
+        code[0] = 0xc3;
+        addr = (uintptr_t)code;
+        ((void (*)(void))addr)();
+    } else if (!strcmp(what, "stack-overflow")) {
+        return recurse(0);
+    } else if (!strcmp(what, "ssp")) {
+        char src[64];
+        memset(src, 'A', sizeof src - 1);
+        src[sizeof src - 1] = '\0';
+        smash(src);
+    } else if (!strcmp(what, "canary")) {
+        printf("canary %#lx\n", (unsigned long)__stack_chk_guard);
+        return 0;
+    } else if (!strcmp(what, "fpu")) {
+        return fpu();
+    } else if (!strcmp(what, "avx")) {
+        return avx();
+    } else if (!strcmp(what, "malloc-exhaustion")) {
+        return exhaust();
+    } else {
+        printf("usage: faults null-read|null-write|zero-page-write|unmapped-write|text-write|"
+               "rodata-write|exec-data|exec-stack|exec-heap|stack-overflow|ssp|canary|fpu|avx|"
+               "malloc-exhaustion\n");
+        return 2;
+    }
+    printf("survived %s: the fault did not happen\n", what);
+    return 1;
+}
