@@ -28,11 +28,6 @@ static struct pvclock_wall pvwall __attribute__((aligned(16)));
 static int ready, have_kvmclock, wall_ready;
 static uint64_t wall_offset;
 
-int kvm_clock_ready(void)
-{
-    return ready;
-}
-
 /* Reads a consistent (even, unchanged) copy of the host-updated structure. */
 static void pvclock_read(struct pvclock_time *out)
 {
@@ -49,14 +44,23 @@ static void pvclock_read(struct pvclock_time *out)
 }
 
 /*
- * Lazily on the first clock read: hello never pays for it. Under KVM the
- * kvmclock page gives the TSC rate in one MSR write; elsewhere x86_tsc_hz()
- * asks CPUID or calibrates against the PIT.
+ * Called by the x86_64 clock on its first read: under KVM the kvmclock page
+ * gives the TSC rate in one MSR write; elsewhere (TCG) returns 0 and
+ * x86_64/tsc.c asks CPUID or calibrates against the PIT.
  */
-void kvm_clock_init(void)
+static void kvm_clock_init(void);
+
+uint64_t x86_target_tsc_hz(void)
+{
+    kvm_clock_init();
+    return have_kvmclock ? x86_tsc_hz() : 0;
+}
+
+static void kvm_clock_init(void)
 {
     if (ready)
         return;
+    ready = 1;
     x86_cpu_probe_more();
     if (x86_cpu.hypervisor_kvm && x86_cpu.max_hv_leaf >= 0x40000001) {
         uint32_t r[4];
@@ -72,14 +76,10 @@ void kvm_clock_init(void)
             }
         }
     }
-    x86_tsc_hz();
-    ready = 1;
 }
 
 uint64_t mirc_plat_monotonic(void)
 {
-    if (!ready)
-        kvm_clock_init();
     return KVM_MONO_BASE_NS + x86_tsc_ns();
 }
 

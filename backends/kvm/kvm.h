@@ -45,6 +45,10 @@ void kvm_virtio_init(int argc, char **argv);
 mirc_plat_set kvm_virtio_pending(void);
 
 /*
+ * (K1 -> K2: with no NIC this should return without reading the clock: the
+ * first clock read finds the TSC rate, which under TCG is a 25 ms PIT
+ * calibration, and hello pays it at every exit; bench/boot measures it.)
+ *
  * Sends what the drivers deferred and waits, at most 200 ms, until the
  * devices have taken every frame written so far. The platform core calls
  * it from mirc_plat_exit before the exit port, on the normal path only (ring
@@ -84,8 +88,6 @@ void kvm_irq_disable(int gsi);
  * boot").
  */
 #define KVM_MONO_BASE_NS (1000ull * 1000000000ull)
-void kvm_clock_init(void);
-int kvm_clock_ready(void);
 /* Arms the wake-up timer for a TSC value (0: disarm). Initialises the LAPIC on first use. */
 void kvm_timer_arm(uint64_t tsc);
 /*

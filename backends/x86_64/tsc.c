@@ -3,7 +3,7 @@
 #include "x86.h"
 
 #define PIT_HZ       1193182ull
-#define PIT_MS       50
+#define PIT_MS       25
 #define PORT_PIT_CH0 0x40
 #define PORT_PIT_CMD 0x43
 
@@ -73,7 +73,9 @@ static uint64_t pit_calibrate(void)
 static void calibrate(void)
 {
     uint32_t r[4];
-    uint64_t h = 0;
+    uint64_t h = x86_target_tsc_hz(); /* a paravirtual clock, when the target has one */
+    if (hz)                           /* the hook may have set it */
+        return;
     x86_cpu_probe_more();
     if (x86_cpu.max_leaf >= 0x15) {
         x86_cpuid(0x15, 0, r); /* TSC/crystal ratio ebx/eax, crystal Hz in ecx */
