@@ -107,6 +107,13 @@ class BootCommandLine(unittest.TestCase):
         self.assertIn("-s", a)
         self.assertNotIn("-S", argv())
 
+    def test_gdb_uses_tcg_where_kvm_ignores_breakpoints(self):
+        self.assertEqual(opt(argv(gdb=True, kvm_debuggable=False), "-accel"), ["tcg"])
+        self.assertEqual(opt(argv(gdb=True, kvm_debuggable=True), "-accel"), ["kvm"])
+        self.assertEqual(opt(argv(gdb=False, kvm_debuggable=False), "-accel"), ["kvm"])
+        self.assertEqual(opt(argv({"accel": "kvm"}, gdb=True, kvm_debuggable=False), "-accel"), ["kvm"],
+                         "an explicit accel wins")
+
 
 class Nics(unittest.TestCase):
     def test_user_mode_with_forwards_from_manifest_and_publish(self):

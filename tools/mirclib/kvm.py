@@ -127,6 +127,11 @@ def image_path(cfg):
 
 # ---- run --------------------------------------------------------------------
 
+def kvm_debuggable():
+    """False on hosts whose KVM ignores the gdb stub's breakpoints (the nested kvm_pvm module)."""
+    return not os.path.exists("/sys/module/kvm_pvm")
+
+
 def kvm_usable(dev="/dev/kvm"):
     """True when /dev/kvm opens read-write and answers KVM_GET_API_VERSION with 12."""
     try:
@@ -212,17 +217,19 @@ def block_args(d, s, path, pci):
 
 
 def qemu_argv(img, topts, devices, app_args, *, kvm_ok, quiet=False, gdb=False, publish=(),
-              extra_boot=()):
+              extra_boot=(), kvm_debuggable=True):
     """QEMU's argv for image img.
 
     topts: [target.kvm] of the manifest (machine, memory, accel, cpu).
     devices: (Device, settings, backing file or None) in manifest order.
     kvm_ok: whether /dev/kvm is usable (decides accel = auto).
+    kvm_debuggable: whether QEMU's gdb stub can stop a KVM guest here (with
+    gdb and accel = auto, TCG is used when it cannot).
     """
     machine = topts.get("machine", "microvm")
     accel = topts.get("accel", "auto")
     if accel == "auto":
-        accel = "kvm" if kvm_ok else "tcg"
+        accel = "kvm" if kvm_ok and (kvm_debuggable or not gdb) else "tcg"
     elif accel == "kvm" and not kvm_ok:
         raise _err("accel = \"kvm\" in mirc.toml but /dev/kvm is not usable here; "
                    "set accel = \"auto\" or \"tcg\", or fix the permissions of /dev/kvm")
@@ -302,7 +309,7 @@ def run_command(cfg, m, img, over, a, app_args):
             raise _err(f"MIRC_KVM_ACCEL={env_accel}: expected auto, kvm or tcg")
         topts["accel"] = env_accel
     argv = qemu_argv(img, topts, devs, app_args, kvm_ok=kvm_usable(),
-                     quiet=a.quiet, gdb=a.gdb, publish=a.publish)
+                     quiet=a.quiet, gdb=a.gdb, publish=a.publish, kvm_debuggable=kvm_debuggable())
     bad = None if a.dry_run else dgram_conflicts(devs)
     if bad:
         # what the unix target does when a device cannot be attached: stop the boot, status 255
@@ -312,7 +319,9 @@ def run_command(cfg, m, img, over, a, app_args):
         return [sys.executable, "-c", "pass"], refuse
     if a.gdb and not a.dry_run:
         dbg = img[:-len(".kvm")] if img.endswith(".kvm") else img
-        _say(f"QEMU waits for a debugger: gdb -ex 'target remote :1234' {os.path.relpath(dbg)}")
+        accel = argv[argv.index("-accel") + 1]
+        _say(f"QEMU ({accel.upper()}) waits for a debugger: gdb -ex 'target remote :1234' "
+             f"{os.path.relpath(dbg)}")
 
     def decode(rc):
         st = decode_status(rc)
