@@ -108,6 +108,23 @@ static void on_wait(mirc_timer *t, void *ctx)
     start(); /* no preferred address yet: send anyway and report what happens */
 }
 
+/* Passive mode: say when an IPv6 address passes duplicate detection (tests wait for it). */
+static void on_passive_change(unsigned index, void *ctx)
+{
+    static uint8_t told[16][MIRC_TCPIP_IPV6_ADDRS];
+    mirc_tcpip_iface f;
+    char a[MIRC_IPADDR_STRLEN];
+    (void)ctx;
+    if (index >= 16 || mirc_tcpip_iface_get(index, &f) != MIRC_OK)
+        return;
+    for (int k = 0; k < MIRC_TCPIP_IPV6_ADDRS; k++) {
+        if (f.ipv6[k].family && f.ipv6_preferred[k] && !told[index][k]) {
+            told[index][k] = 1;
+            printf("ping: %s ipv6 %s ready\n", f.name, mirc_ipaddr_format(&f.ipv6[k], a, sizeof a));
+        }
+    }
+}
+
 static void on_exit_timer(mirc_timer *t, void *ctx)
 {
     mirc_tcpip_stats s;
@@ -158,6 +175,7 @@ int mirc_main(int argc, char **argv)
     }
     if (!to) {
         printf("ping: answering echo requests\n");
+        mirc_tcpip_on_change(on_passive_change, NULL);
         if (exit_after) {
             mirc_timer_init(&tick, on_exit_timer, NULL);
             mirc_timer_start(&tick, exit_after * MIRC_NS_PER_S, 0);
