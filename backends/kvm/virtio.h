@@ -295,8 +295,12 @@ void virtio_mmio_probe(uint64_t addr, uint64_t size, int irq);
  */
 unsigned virtio_mmio_scan_dsdt(const uint8_t *aml, size_t len);
 
-/* Enumerates bus 0, assigns BARs and interrupt lines, adds every virtio device. */
-void virtio_pci_scan(void);
+/*
+ * Looks at the next slot of bus 0 (the first call checks for a host bridge);
+ * assigns BARs and the interrupt line of a virtio device there and adds it.
+ * Returns 0 when there are no more slots.
+ */
+int virtio_pci_scan_next(void);
 
 /* ---- drivers (net.c, block.c) ---- */
 
@@ -304,7 +308,8 @@ void virtio_pci_scan(void);
 mirc_plat_set virtio_net_pending(void);
 /* Sends deferred notifications and waits (at most timeout_ns) until every frame is taken. */
 void virtio_net_flush(uint64_t timeout_ns);
-/* kvm.h's hook for mirc_plat_exit: virtio_net_flush with 200 ms (declared here too for the tests). */
+/* kvm.h's hook for mirc_plat_exit: virtio_net_flush with 200 ms (declared here too for the tests).
+ */
 void kvm_virtio_flush(void);
 
 /* Frees everything (host tests only: a new world per test). */

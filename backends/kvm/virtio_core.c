@@ -10,7 +10,7 @@
 
 struct virtio_dev *virtio_devs[VIRTIO_DEV_MAX];
 unsigned virtio_ndevs;
-static int mmio_announced, pci_scanned;
+static int mmio_announced, dsdt_scanned, pci_done;
 static struct virtio_dev *handles[MIRC_PLAT_DEV_MAX];
 static int nhandles;
 static uint64_t gsis_enabled;
@@ -51,19 +51,33 @@ struct virtio_dev *virtio_dev_new(const struct virtio_ops *ops, uint32_t type)
     return dev;
 }
 
-struct virtio_dev *virtio_dev_find(uint32_t type, unsigned index)
+/* Finds more devices; returns 0 when discovery is complete. */
+static int discover_more(void)
 {
-    if (!mmio_announced && !pci_scanned) {
-        pci_scanned = 1;
+    if (mmio_announced)
+        return 0;
+    if (!dsdt_scanned) {
+        dsdt_scanned = 1;
         size_t len;
         const uint8_t *dsdt = vio_acpi_dsdt(&len);
-        if (!dsdt || virtio_mmio_scan_dsdt(dsdt, len) == 0)
-            virtio_pci_scan();
+        if (dsdt && virtio_mmio_scan_dsdt(dsdt, len) > 0)
+            pci_done = 1; /* microvm: no PCI */
+        return 1;
     }
-    for (unsigned i = 0; i < virtio_ndevs; i++) {
-        if (virtio_devs[i]->vd_type == type && index-- == 0)
-            return virtio_devs[i];
-    }
+    if (!pci_done && !virtio_pci_scan_next())
+        pci_done = 1;
+    return !pci_done;
+}
+
+struct virtio_dev *virtio_dev_find(uint32_t type, unsigned index)
+{
+    do {
+        unsigned k = index;
+        for (unsigned i = 0; i < virtio_ndevs; i++) {
+            if (virtio_devs[i]->vd_type == type && k-- == 0)
+                return virtio_devs[i];
+        }
+    } while (discover_more());
     return NULL;
 }
 
@@ -252,7 +266,7 @@ void virtio_test_reset(void)
         virtio_devs[i] = NULL;
     }
     virtio_ndevs = 0;
-    mmio_announced = pci_scanned = 0;
+    mmio_announced = dsdt_scanned = pci_done = 0;
     nhandles = 0;
     gsis_enabled = 0;
 }

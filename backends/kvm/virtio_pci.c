@@ -10,8 +10,10 @@
 /*
  * qboot leaves PCI resources to the guest, and every configuration access
  * costs two exits here, so the scan is as small as it can be: function 0 of
- * each slot on bus 0 (one dword each), then, for virtio devices only, their
- * capability list, the BARs they use and the interrupt pin. BARs that the
+ * the slots on bus 0 (one dword each), only as far as the devices the
+ * manifest asks for (QEMU fills slots in -device order, so the scan usually
+ * stops a few slots in), then, for virtio devices only, their capability
+ * list, the BARs they use and the interrupt pin. BARs that the
  * firmware left at zero are placed in windows no RAM, chipset or firmware
  * device uses on pc and q35: memory at PCI_MEM_BASE, ports at PCI_IO_BASE.
  *
@@ -80,6 +82,7 @@
 #define LEG_CONFIG         0x14
 
 static uint32_t mem_next = PCI_MEM_BASE, io_next = PCI_IO_BASE;
+static unsigned next_slot; /* the scan goes as far as the devices asked for: 0 not started */
 static enum { CHIPSET_UNKNOWN, CHIPSET_PC, CHIPSET_Q35 } chipset;
 
 /* ---- configuration space (mechanism #1, bus 0, function 0) ---- */
@@ -441,20 +444,27 @@ static void attach(unsigned slot, uint32_t id)
     memcpy(dev->vd_where, where, sizeof where);
 }
 
-void virtio_pci_scan(void)
+int virtio_pci_scan_next(void)
 {
-    uint32_t host = cfg_read(0, 0);
-    if (host == 0xffffffffu || host == 0)
-        return; /* no PCI host bridge: microvm */
-    /* i440fx always has the PIIX3 at 00:01.0 (its PIRQ routing registers) */
-    chipset = host == PCI_ID_Q35      ? CHIPSET_Q35
-              : host == PCI_ID_I440FX ? CHIPSET_PC
-                                      : CHIPSET_UNKNOWN;
-    for (unsigned slot = 1; slot < PCI_SLOTS; slot++) {
-        uint32_t id = cfg_read(slot, 0);
-        if ((id & 0xffff) == PCI_VENDOR_VIRTIO)
-            attach(slot, id);
+    if (next_slot == 0) {
+        uint32_t host = cfg_read(0, 0);
+        if (host == 0xffffffffu || host == 0) {
+            next_slot = PCI_SLOTS; /* no PCI host bridge: microvm */
+            return 0;
+        }
+        /* i440fx always has the PIIX3 at 00:01.0 (its PIRQ routing registers) */
+        chipset = host == PCI_ID_Q35      ? CHIPSET_Q35
+                  : host == PCI_ID_I440FX ? CHIPSET_PC
+                                          : CHIPSET_UNKNOWN;
+        next_slot = 1;
     }
+    if (next_slot >= PCI_SLOTS)
+        return 0;
+    unsigned slot = next_slot++;
+    uint32_t id = cfg_read(slot, 0);
+    if ((id & 0xffff) == PCI_VENDOR_VIRTIO)
+        attach(slot, id);
+    return 1;
 }
 
 void virtio_pci_reset(void)
@@ -462,4 +472,5 @@ void virtio_pci_reset(void)
     mem_next = PCI_MEM_BASE;
     io_next = PCI_IO_BASE;
     chipset = CHIPSET_UNKNOWN;
+    next_slot = 0;
 }

@@ -49,7 +49,11 @@ Test(pci, devices_are_numbered_in_slot_order_on_bus_0)
     cr_assert_eq(memcmp(i0.mac, mac_b, 6), 0, "slot 4 before slot 5");
     cr_assert_eq(memcmp(i1.mac, mac_a, 6), 0);
     cr_assert_eq(bi.capacity, 1 << 20);
-    cr_assert_eq(sim.pci_slots_probed, 32, "one look at each slot, once");
+    cr_assert_eq(sim.pci_slots_probed, 6, "slots 0..5: no further than the last device asked for");
+    cr_assert_eq(mirc_plat_net_open("c", 2, &h1, &i1), MIRC_NOT_FOUND);
+    cr_assert_eq(sim.pci_slots_probed, 32, "a missing device costs the whole bus, once");
+    cr_assert_eq(mirc_plat_block_open("e", 1, &hb, &bi), MIRC_NOT_FOUND);
+    cr_assert_eq(sim.pci_slots_probed, 32);
 }
 
 Test(pci, modern_devices_get_a_memory_bar_and_bus_mastering)
