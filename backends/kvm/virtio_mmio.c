@@ -268,16 +268,32 @@ unsigned virtio_mmio_scan_dsdt(const uint8_t *aml, size_t len)
 #ifndef VIRTIO_HOST_TEST
 /* The RSDP, XSDT (or RSDT), FADT, DSDT walk, on tables mapped as they are found. */
 
+/* Maps ACPI memory, remembering what is mapped: each mapping is a ring-0 call. */
+static const uint8_t *acpi_map(uint64_t pa, size_t len)
+{
+    static uint64_t lo[8], hi[8];
+    static unsigned n;
+    for (unsigned i = 0; i < n; i++)
+        if (pa >= lo[i] && pa + len <= hi[i])
+            return x86_phys_to_virt(pa);
+    uint64_t a = pa & ~0xfffull, b = (pa + len + 0xfff) & ~0xfffull;
+    vio_map(a, (size_t)(b - a));
+    lo[n % 8] = a;
+    hi[n % 8] = b;
+    n++;
+    return x86_phys_to_virt(pa);
+}
+
 static const uint8_t *acpi_table(uint64_t pa, size_t *len)
 {
     if (pa == 0 || pa >= (1ull << 39))
         return NULL;
-    const uint8_t *h = vio_map(pa, 36);
+    const uint8_t *h = acpi_map(pa, 36);
     uint32_t l = le32(h + 4);
     if (l < 36 || l > (1u << 20))
         return NULL;
     *len = l;
-    return vio_map(pa, l);
+    return acpi_map(pa, l);
 }
 
 const uint8_t *vio_acpi_dsdt(size_t *len)
@@ -288,7 +304,7 @@ const uint8_t *vio_acpi_dsdt(size_t *len)
             rp = a;
     if (!rp)
         return NULL;
-    const uint8_t *r = vio_map(rp, 36);
+    const uint8_t *r = acpi_map(rp, 36);
     if (memcmp(r, "RSD PTR ", 8) != 0)
         return NULL;
     uint64_t xsdt = (uint64_t)le32(r + 24) | (uint64_t)le32(r + 28) << 32;
