@@ -264,7 +264,7 @@ static mirc_status transfer(struct vblk *b, uint32_t type, uint64_t off, uint8_t
     mirc_status err = MIRC_OK;
     size_t queued = 0;
     int first = 1;
-    uint64_t progress = vio_now_ns(), checked = progress;
+    uint64_t progress = 0, checked = 0; /* the clock is read only once the device is slow */
     unsigned spins = 0;
 
     for (;;) {
@@ -286,7 +286,7 @@ static mirc_status transfer(struct vblk *b, uint32_t type, uint64_t off, uint8_t
         if (s == MIRC_IO)
             return broken(b, "the used ring is corrupt");
         if (done) {
-            progress = vio_now_ns();
+            progress = 0;
             spins = 0;
             continue;
         }
@@ -295,6 +295,8 @@ static mirc_status transfer(struct vblk *b, uint32_t type, uint64_t off, uint8_t
             continue;
         spins = 0;
         uint64_t now = vio_now_ns();
+        if (progress == 0)
+            progress = checked = now;
         if (now - checked >= BLK_CHECK_NS) {
             checked = now;
             if (virtio_dev_check(b->vb_dev))

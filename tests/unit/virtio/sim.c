@@ -1145,6 +1145,7 @@ void vio_relax(void)
 
 uint64_t vio_now_ns(void)
 {
+    sim.clock_reads++;
     return sim.now;
 }
 

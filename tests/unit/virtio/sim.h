@@ -106,7 +106,8 @@ struct sim {
     uint64_t gsis_enabled;
     char log[8192];
     size_t log_len;
-    unsigned exits; /* register and port accesses */
+    unsigned exits;       /* register and port accesses */
+    unsigned clock_reads; /* vio_now_ns calls */
     /* pci */
     int pci; /* 0: no PCI (microvm), 1: i440fx/PIIX3, 2: q35 */
     uint32_t cf8;
