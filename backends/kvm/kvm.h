@@ -45,12 +45,10 @@ void kvm_virtio_init(int argc, char **argv);
 mirc_plat_set kvm_virtio_pending(void);
 
 /*
- * (K1 -> K2: with no NIC this should return without reading the clock: the
- * first clock read finds the TSC rate, which under TCG is a 25 ms PIT
- * calibration, and hello pays it at every exit; bench/boot measures it.)
- *
  * Sends what the drivers deferred and waits, at most 200 ms, until the
- * devices have taken every frame written so far. The platform core calls
+ * devices have taken every frame written so far. With nothing in flight it
+ * returns at once, reading neither a register nor the clock (the first clock
+ * read rates the TSC: 25 ms under TCG). The platform core calls
  * it from mirc_plat_exit before the exit port, on the normal path only (ring
  * 3, not a fault): otherwise the frames written just before an exit (a last
  * reply) are lost, as QEMU stops at once. Measured: tests/net/run kvm loses
