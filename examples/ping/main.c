@@ -121,6 +121,7 @@ static void on_passive_change(unsigned index, void *ctx)
         if (f.ipv6[k].family && f.ipv6_preferred[k] && !told[index][k]) {
             told[index][k] = 1;
             printf("ping: %s ipv6 %s ready\n", f.name, mirc_ipaddr_format(&f.ipv6[k], a, sizeof a));
+            fflush(stdout); /* a test may be waiting for this line on a pipe */
         }
     }
 }

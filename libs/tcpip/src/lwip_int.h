@@ -28,8 +28,22 @@ void lw_apply_dns(void);
 /* Points the loop's lwIP timer at lwIP's next timeout; after any call that may add one. */
 void lw_rearm(void);
 
-/* lwip_stack.c: address conversion */
+/* lwip_stack.c: address and error conversion */
 void lw_to_ip(const mirc_ipaddr *in, ip_addr_t *out);
 void lw_from_ip(const ip_addr_t *in, mirc_ipaddr *out);
+mirc_status lw_status(err_t e);
+
+/* lwip_tcp.c: the TCP operations of tcpip_lwip_ops */
+mirc_status lw_tcp_listen(mirc_tcp *tcp, const mirc_ipaddr *addr, uint16_t port, int backlog);
+mirc_status lw_tcp_accept(mirc_tcp *listener, mirc_tcp *conn);
+mirc_status lw_tcp_connect(mirc_tcp *tcp, const mirc_ipaddr *addr, uint16_t port);
+void lw_tcp_read_changed(mirc_tcp *tcp);
+size_t lw_tcp_push(mirc_tcp *tcp, const uint8_t *buf, size_t len, int hold);
+void lw_tcp_flush(mirc_tcp *tcp);
+void lw_tcp_shutdown(mirc_tcp *tcp);
+void lw_tcp_close(mirc_tcp *tcp, int abort);
+mirc_status lw_tcp_addr(const mirc_tcp *tcp, int peer, mirc_ipaddr *addr, uint16_t *port);
+mirc_status lw_tcp_nodelay(mirc_tcp *tcp, int on);
+void lw_tcp_run(mirc_tcp *tcp);
 
 #endif

@@ -1,4 +1,5 @@
-/* libs/tcpip/src/socket_stack.c: the same API on the host's sockets, through libuv (unix only). */
+/* libs/tcpip/src/socket_stack.c: the socket stack (unix only): the API on the host's sockets
+ * through libuv; addresses, UDP, ping, DNS and the ops table (TCP: socket_tcp.c). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
@@ -8,30 +9,19 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "tcpip_int.h"
-#include "unix.h"
+#include "socket_int.h"
 
 /*
- * Every handle here lives on the unix backend's libuv loop, whose callbacks
- * run inside mirc_plat_yield; each open libuv handle holds a loop reference
+ * Every handle here lives on the unix backend's libuv sk_loop, whose callbacks
+ * run inside mirc_plat_yield; each open libuv handle holds a sk_loop reference
  * (mirc_loop_ref) so that mirc_loop_run keeps sleeping for it. The libuv
  * handles are allocated per connection (not per packet) and freed in their
  * close callbacks, so the app's handle is free as soon as it closes.
  */
 
 static const struct tcpip_config *sk_cfg;
-static uv_loop_t *loop;
-static char rbuf[65536]; /* read callbacks' data: valid only during the callback */
-
-struct sk_tcp {
-    uv_tcp_t h;
-    mirc_tcp *app; /* NULL once the app let go */
-    uv_write_t wreq;
-    uv_shutdown_t sreq;
-    uv_connect_t creq;
-    size_t wlen; /* bytes of the write in flight */
-    int writing;
-};
+uv_loop_t *sk_loop;
+char sk_rbuf[65536]; /* read callbacks' data: valid only during the callback */
 
 struct sk_udp {
     uv_udp_t h;
@@ -51,7 +41,7 @@ struct sk_dns {
     int slot, family;
 };
 
-static mirc_status from_uv(int e)
+mirc_status sk_status(int e)
 {
     switch (e) {
     case 0:
@@ -92,8 +82,7 @@ static mirc_status from_uv(int e)
 
 /* Addresses */
 
-static void to_sockaddr(const mirc_ipaddr *a, uint16_t port, int want_v6,
-                        struct sockaddr_storage *ss)
+void sk_to_sockaddr(const mirc_ipaddr *a, uint16_t port, int want_v6, struct sockaddr_storage *ss)
 {
     memset(ss, 0, sizeof *ss);
     if (a && a->family == MIRC_IPV4 && !want_v6) {
@@ -115,7 +104,7 @@ static void to_sockaddr(const mirc_ipaddr *a, uint16_t port, int want_v6,
     }
 }
 
-static void from_sockaddr(const struct sockaddr *sa, mirc_ipaddr *a, uint16_t *port)
+void sk_from_sockaddr(const struct sockaddr *sa, mirc_ipaddr *a, uint16_t *port)
 {
     memset(a, 0, sizeof *a);
     if (sa->sa_family == AF_INET) {
@@ -141,7 +130,7 @@ static void from_sockaddr(const struct sockaddr *sa, mirc_ipaddr *a, uint16_t *p
 }
 
 /* The host port for an app's port: its --publish mapping, or the same number. */
-static uint16_t host_port(uint16_t port)
+uint16_t sk_host_port(uint16_t port)
 {
     for (unsigned k = 0; sk_cfg && k < sk_cfg->npublish; k++)
         if (sk_cfg->publish[k].guest == port)
@@ -149,7 +138,7 @@ static uint16_t host_port(uint16_t port)
     return port;
 }
 
-static uint16_t guest_port(uint16_t port)
+uint16_t sk_guest_port(uint16_t port)
 {
     for (unsigned k = 0; sk_cfg && k < sk_cfg->npublish; k++)
         if (sk_cfg->publish[k].host == port)
@@ -162,7 +151,7 @@ static uint16_t guest_port(uint16_t port)
 static mirc_status sk_start(const struct tcpip_config *cfg)
 {
     sk_cfg = cfg;
-    loop = mirc_unix_loop();
+    sk_loop = mirc_unix_loop();
     for (unsigned k = 0; k < cfg->nnics; k++) {
         if (cfg->nics[k].v4mode != TCPIP_V4_UNSET || cfg->nics[k].ipv6_set) {
             mirc_log("tcpip: the socket stack uses the host's addresses; network options for the "
@@ -199,258 +188,19 @@ static uint32_t sk_zone_of(const char *name)
     return if_nametoindex(name);
 }
 
-/* TCP */
+/* Shared by the TCP and UDP code */
 
-static void free_on_close(uv_handle_t *h)
+void sk_free_on_close(uv_handle_t *h)
 {
     free(h->data);
     mirc_loop_unref();
 }
 
-static struct sk_tcp *tcp_new(void)
-{
-    struct sk_tcp *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
-    if (uv_tcp_init(loop, &s->h) != 0) {
-        free(s);
-        return NULL;
-    }
-    s->h.data = s;
-    mirc_loop_ref();
-    return s;
-}
-
-/* The app's handle lost its connection: let libuv's go. */
-static void tcp_drop(struct sk_tcp *s)
-{
-    s->app = NULL;
-    if (!uv_is_closing((uv_handle_t *)&s->h))
-        uv_close((uv_handle_t *)&s->h, free_on_close);
-}
-
-static void on_connection(uv_stream_t *server, int status)
-{
-    struct sk_tcp *s = server->data;
-    if (status < 0 || !s->app)
-        return;
-    tcpip_enter();
-    if (!tcpip_tcp_offer(s->app)) { /* not taken: accept and reset it */
-        struct sk_tcp *t = tcp_new();
-        if (t && uv_accept(server, (uv_stream_t *)&t->h) == 0)
-            uv_tcp_close_reset(&t->h, free_on_close);
-        else if (t)
-            tcp_drop(t);
-    }
-    tcpip_leave();
-}
-
-static mirc_status sk_tcp_listen(mirc_tcp *tcp, const mirc_ipaddr *addr, uint16_t port, int backlog)
-{
-    struct sockaddr_storage ss;
-    uint16_t hp = host_port(port);
-    struct sk_tcp *s = tcp_new();
-    if (!s)
-        return MIRC_NO_MEMORY;
-    int any = !addr || addr->family == 0;
-    to_sockaddr(any ? NULL : addr, hp, any || addr->family == MIRC_IPV6, &ss);
-    int r = uv_tcp_bind(&s->h, (struct sockaddr *)&ss, 0);
-    if (r == 0)
-        r = uv_listen((uv_stream_t *)&s->h, backlog, on_connection);
-    if (r == UV_EAFNOSUPPORT && any) { /* no IPv6 on this host: IPv4 only */
-        tcp_drop(s);
-        s = tcp_new();
-        if (!s)
-            return MIRC_NO_MEMORY;
-        mirc_ipaddr v4 = { .family = MIRC_IPV4 };
-        to_sockaddr(&v4, hp, 0, &ss);
-        r = uv_tcp_bind(&s->h, (struct sockaddr *)&ss, 0);
-        if (r == 0)
-            r = uv_listen((uv_stream_t *)&s->h, backlog, on_connection);
-    }
-    if (r != 0) {
-        tcp_drop(s);
-        if (r == UV_EACCES)
-            tcpip_err("socket stack: no permission to listen on host port %u; publish it on a "
-                      "high port (mirc run -p 8080:%u, or --publish=8080:%u)",
-                      hp, port, port);
-        else if (r == UV_EADDRINUSE)
-            tcpip_err("socket stack: host port %u is in use", hp);
-        return from_uv(r);
-    }
-    s->app = tcp;
-    tcp->impl = s;
-    if (hp != port)
-        mirc_log("tcpip: port %u published on host port %u", port, hp);
-    return MIRC_OK;
-}
-
-static mirc_status sk_tcp_accept(mirc_tcp *listener, mirc_tcp *conn)
-{
-    struct sk_tcp *l = listener->impl;
-    struct sk_tcp *s = tcp_new();
-    if (!s)
-        return MIRC_NO_MEMORY;
-    int r = uv_accept((uv_stream_t *)&l->h, (uv_stream_t *)&s->h);
-    if (r != 0) {
-        tcp_drop(s);
-        return r == UV_EAGAIN ? MIRC_AGAIN : from_uv(r);
-    }
-    s->app = conn;
-    conn->impl = s;
-    return MIRC_OK;
-}
-
-static void on_connect(uv_connect_t *req, int status)
-{
-    struct sk_tcp *s = req->handle->data;
-    if (!s->app)
-        return; /* closed while connecting */
-    tcpip_enter();
-    mirc_tcp *app = s->app;
-    if (status != 0)
-        tcp_drop(s);
-    tcpip_tcp_connected(app, from_uv(status));
-    tcpip_leave();
-}
-
-static mirc_status sk_tcp_connect(mirc_tcp *tcp, const mirc_ipaddr *addr, uint16_t port)
-{
-    struct sockaddr_storage ss;
-    struct sk_tcp *s = tcp_new();
-    if (!s)
-        return MIRC_NO_MEMORY;
-    to_sockaddr(addr, port, 0, &ss);
-    int r = uv_tcp_connect(&s->creq, &s->h, (struct sockaddr *)&ss, on_connect);
-    if (r != 0) {
-        tcp_drop(s);
-        return from_uv(r);
-    }
-    s->app = tcp;
-    tcp->impl = s;
-    return MIRC_OK;
-}
-
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+void sk_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)h;
     (void)suggested;
-    *buf = uv_buf_init(rbuf, sizeof rbuf);
-}
-
-static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
-{
-    struct sk_tcp *s = stream->data;
-    (void)buf;
-    if (!s->app || n == 0)
-        return;
-    tcpip_enter();
-    if (n > 0) {
-        tcpip_tcp_deliver(s->app, MIRC_OK, rbuf, (size_t)n);
-    } else if (n == UV_EOF) {
-        uv_read_stop(stream);
-        tcpip_tcp_eof(s->app);
-    } else {
-        mirc_tcp *app = s->app;
-        tcp_drop(s);
-        tcpip_tcp_failed(app, from_uv((int)n));
-    }
-    tcpip_leave();
-}
-
-static void sk_tcp_read_changed(mirc_tcp *tcp)
-{
-    struct sk_tcp *s = tcp->impl;
-    if ((tcp->flags & TCP_F_READING) && !(tcp->flags & TCP_F_EOF))
-        uv_read_start((uv_stream_t *)&s->h, on_alloc, on_read);
-    else
-        uv_read_stop((uv_stream_t *)&s->h);
-}
-
-static void on_write(uv_write_t *req, int status)
-{
-    struct sk_tcp *s = req->handle->data;
-    s->writing = 0;
-    if (!s->app)
-        return;
-    tcpip_enter();
-    mirc_tcp *app = s->app;
-    if (status != 0) {
-        tcp_drop(s);
-        tcpip_tcp_failed(app, from_uv(status));
-    } else {
-        tcpip_tcp_taken(app, s->wlen);
-    }
-    tcpip_leave();
-}
-
-static size_t sk_tcp_push(mirc_tcp *tcp, const uint8_t *buf, size_t len, int hold)
-{
-    struct sk_tcp *s = tcp->impl;
-    if (s->writing)
-        return 0;
-    uv_buf_t b = uv_buf_init((char *)buf, (unsigned)(len > 1u << 30 ? 1u << 30 : len));
-    int r = uv_try_write((uv_stream_t *)&s->h, &b, 1);
-    size_t done = r > 0 ? (size_t)r : 0;
-    if (hold && done < b.len) { /* the kernel's buffer is full: libuv finishes it */
-        b = uv_buf_init((char *)buf + done, (unsigned)(b.len - done));
-        if (uv_write(&s->wreq, (uv_stream_t *)&s->h, &b, 1, on_write) == 0) {
-            s->writing = 1;
-            s->wlen = b.len;
-        }
-    }
-    return done;
-}
-
-static void sk_tcp_flush(mirc_tcp *tcp)
-{
-    (void)tcp; /* try_write and write hand bytes to the kernel at once */
-}
-
-static void on_shutdown(uv_shutdown_t *req, int status)
-{
-    (void)req;
-    (void)status; /* a failure shows up as a read or write error */
-}
-
-static void sk_tcp_shutdown(mirc_tcp *tcp)
-{
-    struct sk_tcp *s = tcp->impl;
-    uv_shutdown(&s->sreq, (uv_stream_t *)&s->h, on_shutdown);
-}
-
-static void sk_tcp_close(mirc_tcp *tcp, int abort)
-{
-    struct sk_tcp *s = tcp->impl;
-    s->app = NULL;
-    if (abort && !uv_is_closing((uv_handle_t *)&s->h) &&
-        uv_tcp_close_reset(&s->h, free_on_close) == 0) {
-        tcpip_tcp_close_ready(tcp);
-        return;
-    }
-    tcp_drop(s);
-    tcpip_tcp_close_ready(tcp);
-}
-
-static mirc_status sk_tcp_addr(const mirc_tcp *tcp, int peer, mirc_ipaddr *addr, uint16_t *port)
-{
-    struct sk_tcp *s = tcp->impl;
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
-    int r = peer ? uv_tcp_getpeername(&s->h, (struct sockaddr *)&ss, &len)
-                 : uv_tcp_getsockname(&s->h, (struct sockaddr *)&ss, &len);
-    if (r != 0)
-        return from_uv(r);
-    from_sockaddr((struct sockaddr *)&ss, addr, port);
-    if (!peer)
-        *port = guest_port(*port);
-    return MIRC_OK;
-}
-
-static mirc_status sk_tcp_nodelay(mirc_tcp *tcp, int on)
-{
-    struct sk_tcp *s = tcp->impl;
-    return from_uv(uv_tcp_nodelay(&s->h, on ? 1 : 0));
+    *buf = uv_buf_init(sk_rbuf, sizeof sk_rbuf);
 }
 
 /* UDP */
@@ -465,9 +215,9 @@ static void on_udp(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct soc
         return;
     mirc_ipaddr from;
     uint16_t port;
-    from_sockaddr(addr, &from, &port);
+    sk_from_sockaddr(addr, &from, &port);
     tcpip_enter();
-    s->app->cb(s->app, rbuf, (size_t)n, &from, port, s->app->ctx);
+    s->app->cb(s->app, sk_rbuf, (size_t)n, &from, port, s->app->ctx);
     tcpip_leave();
 }
 
@@ -475,7 +225,7 @@ static void on_udp(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct soc
 static struct sk_udp *udp_bind(const struct sockaddr_storage *ss, int *err)
 {
     struct sk_udp *s = calloc(1, sizeof *s);
-    if (!s || uv_udp_init(loop, &s->h) != 0) {
+    if (!s || uv_udp_init(sk_loop, &s->h) != 0) {
         free(s);
         *err = UV_ENOMEM;
         return NULL;
@@ -484,7 +234,7 @@ static struct sk_udp *udp_bind(const struct sockaddr_storage *ss, int *err)
     mirc_loop_ref();
     *err = uv_udp_bind(&s->h, (const struct sockaddr *)ss, 0);
     if (*err != 0) {
-        uv_close((uv_handle_t *)&s->h, free_on_close);
+        uv_close((uv_handle_t *)&s->h, sk_free_on_close);
         return NULL;
     }
     s->v6 = ss->ss_family == AF_INET6;
@@ -495,12 +245,12 @@ static mirc_status sk_udp_open(mirc_udp *udp, const mirc_ipaddr *addr, uint16_t 
 {
     struct sockaddr_storage ss;
     int any = !addr || addr->family == 0, r;
-    uint16_t hp = port ? host_port(port) : 0;
-    to_sockaddr(any ? NULL : addr, hp, any || addr->family == MIRC_IPV6, &ss);
+    uint16_t hp = port ? sk_host_port(port) : 0;
+    sk_to_sockaddr(any ? NULL : addr, hp, any || addr->family == MIRC_IPV6, &ss);
     struct sk_udp *s = udp_bind(&ss, &r);
     if (!s && any && r == UV_EAFNOSUPPORT) { /* no IPv6 on this host: IPv4 only */
         mirc_ipaddr v4 = { .family = MIRC_IPV4 };
-        to_sockaddr(&v4, hp, 0, &ss);
+        sk_to_sockaddr(&v4, hp, 0, &ss);
         s = udp_bind(&ss, &r);
     }
     if (!s) {
@@ -508,10 +258,10 @@ static mirc_status sk_udp_open(mirc_udp *udp, const mirc_ipaddr *addr, uint16_t 
             tcpip_err("socket stack: no permission to bind host UDP port %u; publish it on a "
                       "high port (--publish=8053:%u)",
                       hp, port);
-        return from_uv(r);
+        return sk_status(r);
     }
     if (udp->cb)
-        uv_udp_recv_start(&s->h, on_alloc, on_udp);
+        uv_udp_recv_start(&s->h, sk_on_alloc, on_udp);
     s->app = udp;
     udp->impl = s;
     return MIRC_OK;
@@ -524,10 +274,10 @@ static mirc_status sk_udp_send(mirc_udp *udp, const mirc_ipaddr *to, uint16_t po
     struct sockaddr_storage ss;
     if (to->family == MIRC_IPV6 && !s->v6)
         return MIRC_UNREACHABLE;
-    to_sockaddr(to, port, s->v6, &ss);
+    sk_to_sockaddr(to, port, s->v6, &ss);
     uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
     int r = uv_udp_try_send(&s->h, &b, 1, (struct sockaddr *)&ss);
-    return r >= 0 ? MIRC_OK : from_uv(r);
+    return r >= 0 ? MIRC_OK : sk_status(r);
 }
 
 static mirc_status sk_udp_local(const mirc_udp *udp, mirc_ipaddr *addr, uint16_t *port)
@@ -537,9 +287,9 @@ static mirc_status sk_udp_local(const mirc_udp *udp, mirc_ipaddr *addr, uint16_t
     int len = sizeof ss;
     int r = uv_udp_getsockname(&s->h, (struct sockaddr *)&ss, &len);
     if (r != 0)
-        return from_uv(r);
-    from_sockaddr((struct sockaddr *)&ss, addr, port);
-    *port = guest_port(*port);
+        return sk_status(r);
+    sk_from_sockaddr((struct sockaddr *)&ss, addr, port);
+    *port = sk_guest_port(*port);
     return MIRC_OK;
 }
 
@@ -547,7 +297,7 @@ static void sk_udp_close(mirc_udp *udp)
 {
     struct sk_udp *s = udp->impl;
     s->app = NULL;
-    uv_close((uv_handle_t *)&s->h, free_on_close);
+    uv_close((uv_handle_t *)&s->h, sk_free_on_close);
     udp->impl = NULL;
 }
 
@@ -591,7 +341,7 @@ static void on_ping(uv_poll_t *h, int status, int events)
             continue; /* another program's reply */
         mirc_ipaddr from;
         uint16_t port;
-        from_sockaddr((struct sockaddr *)&ss, &from, &port);
+        sk_from_sockaddr((struct sockaddr *)&ss, &from, &port);
         tcpip_enter();
         tcpip_ping_reply(s->app, &from, icmp + 8, (size_t)n - 8,
                          (uint16_t)(icmp[6] << 8 | icmp[7]));
@@ -610,7 +360,7 @@ static struct sk_ping *ping_socket(mirc_ping *ping, int v6)
     if (fd < 0)
         return NULL;
     struct sk_ping *s = calloc(1, sizeof *s);
-    if (!s || uv_poll_init(loop, &s->h, fd) != 0) {
+    if (!s || uv_poll_init(sk_loop, &s->h, fd) != 0) {
         free(s);
         close(fd);
         return NULL;
@@ -660,11 +410,11 @@ static mirc_status sk_ping_send(mirc_ping *ping, const mirc_ipaddr *addr, const 
             pkt[3] = (uint8_t)sum;
         }
     }
-    to_sockaddr(addr, 0, v6, &ss);
+    sk_to_sockaddr(addr, 0, v6, &ss);
     ssize_t n = sendto(s->fd, pkt, 8 + len, 0, (struct sockaddr *)&ss,
                        v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
     if (n < 0)
-        return errno == EAGAIN ? MIRC_AGAIN : from_uv(-errno);
+        return errno == EAGAIN ? MIRC_AGAIN : sk_status(-errno);
     return MIRC_OK;
 }
 
@@ -675,7 +425,7 @@ static void ping_close_one(struct sk_ping *s)
     s->app = NULL;
     uv_poll_stop(&s->h);
     close(s->fd);
-    uv_close((uv_handle_t *)&s->h, free_on_close);
+    uv_close((uv_handle_t *)&s->h, sk_free_on_close);
 }
 
 static void sk_ping_close(mirc_ping *ping)
@@ -703,7 +453,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     if (pick) {
         mirc_ipaddr addr;
         uint16_t port;
-        from_sockaddr(pick->ai_addr, &addr, &port);
+        sk_from_sockaddr(pick->ai_addr, &addr, &port);
         tcpip_dns_done(d->slot, MIRC_OK, &addr);
     } else {
         tcpip_dns_done(d->slot, status == UV_EAI_AGAIN ? MIRC_TIMED_OUT : MIRC_NOT_FOUND, NULL);
@@ -726,10 +476,10 @@ static mirc_status sk_dns_start(int slot, const char *name, int family)
                               .ai_family = family == MIRC_IPV4   ? AF_INET
                                            : family == MIRC_IPV6 ? AF_INET6
                                                                  : AF_UNSPEC };
-    int r = uv_getaddrinfo(loop, &d->req, on_resolved, name, NULL, &hints);
+    int r = uv_getaddrinfo(sk_loop, &d->req, on_resolved, name, NULL, &hints);
     if (r != 0) {
         free(d);
-        return from_uv(r);
+        return sk_status(r);
     }
     mirc_loop_ref();
     return MIRC_OK;

@@ -139,6 +139,8 @@ struct tcpip_ops {
 };
 
 extern const struct tcpip_ops tcpip_lwip_ops;
+/* The running stack: NULL until mirc_tcpip_init succeeds (api.c). */
+extern const struct tcpip_ops *tcpip_ops;
 /* NULL where the socket stack does not exist (every target but unix). */
 const struct tcpip_ops *tcpip_socket_ops(void);
 
@@ -162,6 +164,10 @@ void tcpip_tcp_deliver(mirc_tcp *tcp, mirc_status status, const void *data, size
 void tcpip_tcp_close_ready(mirc_tcp *tcp);
 /* Schedules the handle's deferred work (tcp_run, write callbacks, close). */
 void tcpip_tcp_kick(mirc_tcp *tcp);
+/* DNS lookups in flight (api.c): a slot for req or for tcp's connect_name, or -1 when all are
+ * taken; forget drops the tcp waiting on it and, with release, frees the slot. */
+int tcpip_dns_slot_new(mirc_dns *req, mirc_tcp *tcp);
+void tcpip_dns_slot_forget(int slot, int release);
 /* A lookup finished. */
 void tcpip_dns_done(int slot, mirc_status status, const mirc_ipaddr *addr);
 /* Calls the ping callback after checking the payload (seq and timestamp from it). */
@@ -174,6 +180,12 @@ void tcpip_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Counters the API layer keeps for both stacks. */
 extern mirc_tcpip_stats tcpip_api_stats;
+
+/* A bind address: NULL, "any" (family 0), IPv4 or IPv6. */
+static inline int tcpip_valid_addr(const mirc_ipaddr *a)
+{
+    return !a || a->family == 0 || a->family == MIRC_IPV4 || a->family == MIRC_IPV6;
+}
 
 /* Address helpers (addr.c); the zone of an interface name (api.c, 0 if unknown) */
 uint32_t tcpip_zone_of(const char *name);
