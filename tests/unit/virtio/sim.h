@@ -148,4 +148,7 @@ void sim_complete(struct sim_dev *d);
 /* What kvm_virtio_irq would be called with: the GSI of a raised line, or -1. */
 int sim_raised_gsi(void);
 
+/* Shared by sim.c (device models) and sim_bus.c (registers). */
+int sim_negotiated(const struct sim_dev *d, unsigned bit);
+
 #endif
