@@ -134,7 +134,7 @@ _Noreturn void mirc_plat_exit(int status)
 }
 
 static const struct mirc_manifest_dev devs[] = { { "service0", MIRC_DEV_NET } };
-const struct mirc_manifest mirc_manifest = { "fuzz", 1, devs, 0, NULL };
+const struct mirc_manifest mirc_manifest = { "fuzz", 1, devs, 0, NULL, mirc_plat_net_open, NULL };
 
 int mirc_main(int argc, char **argv)
 {

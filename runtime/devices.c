@@ -27,7 +27,8 @@ mirc_status mirc_rt_devices_open(void)
             }
             struct mirc_net *n = &nets[nnets];
             *n = (struct mirc_net){ .name = d->name };
-            s = mirc_plat_net_open(d->name, nnets, &h, &n->info);
+            s = mirc_manifest.net_open ? mirc_manifest.net_open(d->name, nnets, &h, &n->info)
+                                       : MIRC_UNSUPPORTED;
             n->handle = h;
             if (s == MIRC_OK)
                 nnets++;
@@ -38,7 +39,8 @@ mirc_status mirc_rt_devices_open(void)
             }
             struct mirc_block *b = &blocks[nblocks];
             *b = (struct mirc_block){ .name = d->name };
-            s = mirc_plat_block_open(d->name, nblocks, &h, &b->info);
+            s = mirc_manifest.block_open ? mirc_manifest.block_open(d->name, nblocks, &h, &b->info)
+                                         : MIRC_UNSUPPORTED;
             b->handle = h;
             if (s == MIRC_OK)
                 nblocks++;

@@ -2,6 +2,8 @@
 #ifndef MIRC_RT_MANIFEST_H
 #define MIRC_RT_MANIFEST_H
 
+#include "platform.h"
+
 enum mirc_dev_kind { MIRC_DEV_NET, MIRC_DEV_BLOCK };
 
 struct mirc_manifest_dev {
@@ -15,6 +17,13 @@ struct mirc_manifest {
     const struct mirc_manifest_dev *devs; /* in manifest order */
     unsigned nargs;
     const char *const *args; /* default boot arguments */
+    /*
+     * The backend's attach functions for the kinds of device the manifest
+     * declares, NULL for the others: an image without disks references no
+     * disk driver, so the linker leaves it out.
+     */
+    mirc_status (*net_open)(const char *name, unsigned index, int *handle, mirc_net_info *info);
+    mirc_status (*block_open)(const char *name, unsigned index, int *handle, mirc_block_info *info);
 };
 
 extern const struct mirc_manifest mirc_manifest;

@@ -75,7 +75,8 @@ void kvm_irq_dispatch(void)
     while (p) {
         int gsi = __builtin_ctzll(p);
         p &= p - 1;
-        kvm_virtio_irq(gsi);
+        if (kvm_virtio)
+            kvm_virtio->irq(gsi);
     }
 }
 

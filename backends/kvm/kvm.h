@@ -6,8 +6,9 @@
  * The platform core (platform.c, clock.c, apic.c, acpi.c) boots through
  * backends/x86_64, owns the console, clocks, interrupts, yield and exit. The
  * virtio drivers (virtio*.c, net.c, block.c) implement platform.h's NET and
- * BLOCK functions and the three kvm_virtio_* hooks below. novirtio.c holds
- * weak fallbacks so an image links without the drivers.
+ * BLOCK functions and the three kvm_virtio_* hooks below, which the core
+ * reaches only through `kvm_virtio`, so an image without devices links no
+ * driver (the runtime reaches the open functions only through the manifest).
  *
  * Execution model: one CPU; the application and the drivers run in ring 3
  * (see backends/x86_64/x86.h: privileged operations go through a gate, the
@@ -27,12 +28,11 @@
 /* --- implemented by the virtio drivers --- */
 
 /*
- * Called once at boot with the whole kernel command line split into words
- * (argv[0] is a placeholder; argv[argc] == NULL), before the runtime parses
- * options. Finds the devices: on microvm from the words QEMU appends,
- * "virtio_mmio.device=SIZE@ADDR:IRQ" (the platform core removes those words
- * afterwards, so the drivers must copy what they keep); on pc/q35 by
- * scanning PCI. Must not print unless something is wrong.
+ * Called once, on the first device lookup, with the whole kernel command
+ * line split into words (kvm_boot_argc/argv; argv[0] is a placeholder). Finds the devices: on
+ * microvm from the words QEMU appends, "virtio_mmio.device=SIZE@ADDR:IRQ" (the platform core
+ * removes those words afterwards, so the drivers must copy what they keep); on pc/q35 by scanning
+ * PCI. Must not print unless something is wrong.
  */
 void kvm_virtio_init(int argc, char **argv);
 
@@ -52,7 +52,7 @@ mirc_plat_set kvm_virtio_pending(void);
  * it from mirc_plat_exit before the exit port, on the normal path only (ring
  * 3, not a fault): otherwise the frames written just before an exit (a last
  * reply) are lost, as QEMU stops at once. Measured: tests/net/run kvm loses
- * the last echo reply without it. novirtio.c has a weak empty one.
+ * the last echo reply without it.
  */
 void kvm_virtio_flush(void);
 
@@ -64,6 +64,27 @@ void kvm_virtio_flush(void);
  * interrupts again.
  */
 void kvm_virtio_irq(int gsi);
+
+/*
+ * How the platform core reaches the drivers. NULL until the runtime looks up
+ * its first device (virtio_core.c sets it then), so an image whose manifest
+ * declares no device links no driver at all: the core only ever calls
+ * through this pointer.
+ */
+struct kvm_virtio_hooks {
+    mirc_plat_set (*pending)(void); /* kvm_virtio_pending */
+    void (*flush)(void);            /* kvm_virtio_flush */
+    void (*irq)(int gsi);           /* kvm_virtio_irq */
+};
+extern const struct kvm_virtio_hooks *kvm_virtio;
+
+/*
+ * The boot command line's words as QEMU gave them, kept (pointers only) by
+ * the platform core before it strips the "virtio_mmio.device=" words: the
+ * drivers pass them to kvm_virtio_init on their first lookup. cmdline.c.
+ */
+extern int kvm_boot_argc;
+extern char **kvm_boot_argv;
 
 /* --- implemented by the platform core --- */
 

@@ -38,7 +38,7 @@ mirc_plat_set mirc_plat_yield(uint64_t deadline, mirc_plat_set interest)
 {
     for (;;) {
         kvm_irq_dispatch();
-        mirc_plat_set ready = kvm_virtio_pending() & interest;
+        mirc_plat_set ready = kvm_virtio ? kvm_virtio->pending() & interest : 0;
         if (ready)
             return ready;
         uint64_t now = mirc_plat_monotonic();
@@ -67,8 +67,9 @@ static void print_boot_times(void)
 
 _Noreturn void mirc_plat_exit(int status)
 {
-    if (x86_cpl() == 3) {   /* not from the fault path, which is ring 0 */
-        kvm_virtio_flush(); /* QEMU stops at once: frames still queued would be lost */
+    if (x86_cpl() == 3) { /* not from the fault path, which is ring 0 */
+        if (kvm_virtio)   /* QEMU stops at once: frames still queued would be lost */
+            kvm_virtio->flush();
         if (boot_times) {
             boot_times = 0; /* once, even if measuring aborts */
             print_boot_times();
@@ -111,6 +112,5 @@ uint64_t x86_target_syscall(uint64_t op, uint64_t a, uint64_t b, uint64_t c)
 
 int x86_target_args(int argc, char **argv)
 {
-    kvm_virtio_init(argc, argv);
     return kvm_strip_platform_words(argc, argv);
 }

@@ -69,8 +69,18 @@ static int discover_more(void)
     return !pci_done;
 }
 
+const struct kvm_virtio_hooks *kvm_virtio; /* kvm.h: NULL until the first lookup */
+
+static const struct kvm_virtio_hooks hooks = { kvm_virtio_pending, kvm_virtio_flush,
+                                               kvm_virtio_irq };
+
 struct virtio_dev *virtio_dev_find(uint32_t type, unsigned index)
 {
+    if (!kvm_virtio) { /* the first lookup: from now on the platform core calls us */
+        kvm_virtio = &hooks;
+        if (!mmio_announced)
+            kvm_virtio_init(kvm_boot_argc, kvm_boot_argv);
+    }
     do {
         unsigned k = index;
         for (unsigned i = 0; i < virtio_ndevs; i++) {
@@ -267,6 +277,7 @@ void virtio_test_reset(void)
     }
     virtio_ndevs = 0;
     mmio_announced = dsdt_scanned = pci_done = 0;
+    kvm_virtio = NULL;
     nhandles = 0;
     gsis_enabled = 0;
 }

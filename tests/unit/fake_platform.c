@@ -202,4 +202,6 @@ static const struct mirc_manifest_dev test_devs[] = {
     { "disk0", MIRC_DEV_BLOCK },
 };
 static const char *const test_args[] = { "--default=1" };
-const struct mirc_manifest mirc_manifest = { "testapp", 3, test_devs, 1, test_args };
+const struct mirc_manifest mirc_manifest = {
+    "testapp", 3, test_devs, 1, test_args, mirc_plat_net_open, mirc_plat_block_open
+};

@@ -327,5 +327,7 @@ def manifest_c(m):
               f"    .devs = {'devs' if m.devices else '0'},",
               f"    .nargs = {len(m.args)},",
               f"    .args = {'args' if m.args else '0'},",
+              f"    .net_open = {'mirc_plat_net_open' if m.devices_of('net') else '0'},",
+              f"    .block_open = {'mirc_plat_block_open' if m.devices_of('block') else '0'},",
               "};", ""]
     return "\n".join(lines)

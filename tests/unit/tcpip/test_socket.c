@@ -6,7 +6,7 @@
 #include "mirc/mirc.h"
 #include "mirc/tcpip.h"
 
-const struct mirc_manifest mirc_manifest = { "socktest", 0, NULL, 0, NULL };
+const struct mirc_manifest mirc_manifest = { "socktest", 0, NULL, 0, NULL, NULL, NULL };
 
 int mirc_main(int argc, char **argv)
 {

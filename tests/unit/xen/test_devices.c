@@ -13,7 +13,9 @@ static const struct mirc_manifest_dev devs[] = {
     { "admin", MIRC_DEV_NET },
     { "logs", MIRC_DEV_BLOCK },
 };
-const struct mirc_manifest mirc_manifest = { "xentest", 4, devs, 0, NULL };
+const struct mirc_manifest mirc_manifest = {
+    "xentest", 4, devs, 0, NULL, mirc_plat_net_open, mirc_plat_block_open
+};
 
 int mirc_main(int argc, char **argv)
 {
