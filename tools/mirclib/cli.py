@@ -210,6 +210,8 @@ def cmd_run(appdir, argv):
                    help="unix, apps using libs/tcpip: lwIP over the NICs (default) or the host's sockets")
     p.add_argument("--gdb", action="store_true",
                    help="unix: run under gdb; kvm: wait for a debugger on QEMU's gdb stub (:1234)")
+    p.add_argument("--emulated", action="store_true",
+                   help="xen: run in the emulated Xen host (Xen in QEMU); also MIRC_XEN=emulated")
     p.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
     p.add_argument("--no-build", action="store_true", help="do not rebuild before running")
     a = p.parse_args(argv)

@@ -1,0 +1,381 @@
+"""The xen target: a PVH ELF that Xen boots as a domU, described by an xl domain config.
+
+configure writes the Meson cross file (the same freestanding x86_64 build as
+kvm); build strips the image to <name>.xen and writes <name>.xl beside it,
+the domain config for the manifest's defaults; `mirc run -t xen` writes
+<name>.run.xl with the run's arguments and devices, then
+
+* where `xl` exists (a Xen dom0): `xl create -c` it, wait until the domain
+  shuts down, read the exit status, `xl destroy` it, and exit with the status;
+* with --emulated, or MIRC_XEN=emulated in the environment: hand the image,
+  the config and the files it names to the Xen-in-QEMU test host
+  (tools/mirclib/xenhost.py, below);
+* otherwise: say exactly what to run on a Xen host.
+
+xl_config() is a pure function of its inputs, so other tools (the test host,
+unit tests) can write the same config.
+
+The exit status as the toolstack sees it (backends/xen/README.md): the guest
+writes its status (0..126) to data/mirc-exit-status in its own xenstore
+directory, /local/domain/<domid>/data/mirc-exit-status, then shuts down with
+SCHEDOP_shutdown, reason poweroff; an abort (status 255, a fault, a panic)
+shuts down with reason crash and may write nothing. The config says
+on_poweroff = on_crash = "preserve", so the domain stays (state "s" or "c" in
+`xl list`) until the runner has read the key and run `xl destroy`.
+
+The contract with tools/mirclib/xenhost.py (the emulated runner):
+
+    run_guest(image, xl_cfg_text, files, timeout) -> (status, console_text)
+
+    image        host path of the PVH image (the config's `kernel` names it)
+    xl_cfg_text  the domain config from xl_config(); it names the kernel and
+                 every disk by its host path
+    files        one dict per host file the config names, in config order:
+                 {"role": "kernel"} or {"role": "disk", "vdev": "xvda",
+                 "sector_size": 512, "read_only": False}, each with "path"
+                 (the host path as written in the config); the runner makes
+                 them visible in dom0 and rewrites the paths
+    timeout      seconds for the whole guest run (None: no limit)
+    returns      the app's status (0..126 from xenstore after a poweroff,
+                 255 after a crash) and the guest's console output, which it
+                 also streams to stdout as it arrives. It raises an exception
+                 with a one-line, user-facing message when the host cannot
+                 run the guest.
+"""
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+
+from . import kvm
+from . import manifest as mf
+from . import targets
+
+DEFAULT_MEMORY = "64M"
+DEFAULT_BRIDGE = "xenbr0"
+STATUS_KEY = "data/mirc-exit-status"
+# what the helper process exits with when it, not the app, failed (apps use 0..126 and 255)
+RUNNER_FAILED = 254
+TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _err(msg):
+    from .cli import UserError
+    return UserError(msg)
+
+
+# ---- configure and build ----------------------------------------------------
+
+def xen_headers():
+    """The directory holding xen/io/ring.h (MIRC_XEN_INCLUDE, else /usr/include), or None."""
+    for d in (os.environ.get("MIRC_XEN_INCLUDE", ""), "/usr/include", "/usr/local/include"):
+        if d and os.path.isfile(os.path.join(d, "xen", "io", "ring.h")):
+            return d
+    return None
+
+
+def check_prerequisites(target):
+    kvm.check_prerequisites(target)
+    if xen_headers() is None:
+        raise _err("the Xen public headers are missing; sudo apt-get install libxen-dev (or run "
+                   "scripts/setup), or set MIRC_XEN_INCLUDE to the directory holding xen/")
+
+
+def cross_file(sysroot_dir, gcc_include):
+    """The Meson cross file: the freestanding x86_64 one the kvm target uses."""
+    return kvm.cross_file(sysroot_dir, gcc_include).replace("mirc configure -t kvm", "mirc configure -t xen")
+
+
+def meson_setup_args(target, tdir, root):
+    sr = kvm.sysroot(root)
+    inc = subprocess.run(["gcc", "-print-file-name=include"], stdout=subprocess.PIPE, text=True,
+                         check=True).stdout.strip()
+    path = os.path.join(tdir, "cross-xen.ini")
+    with open(path, "w") as f:
+        f.write(cross_file(sr, inc))
+    return ["--cross-file", path]
+
+
+def meson_tail(target, m):
+    # `<name>` keeps symbols (gdb, addr2line); `<name>.xen` is what Xen boots; `<name>.xl` its config.
+    writer = ("import sys; sys.path.insert(0, sys.argv[1]); from mirclib import xen; "
+              "sys.exit(xen.build_config_main(sys.argv[2:]))")
+    return f"""objcopy = find_program('objcopy')
+xen_image = custom_target('image', input: app, output: {m.name + '.xen'!r}, build_by_default: true,
+  command: [objcopy, '--strip-all', '@INPUT@', '@OUTPUT@'])
+custom_target('xl-config', input: 'app/mirc.toml', output: {m.name + '.xl'!r}, build_by_default: true,
+  command: [find_program('python3'), '-c', {writer!r}, {TOOLS!r}, '@INPUT@', xen_image.full_path(),
+    '@OUTPUT@'],
+  depend_files: [{os.path.join(TOOLS, 'mirclib', 'xen.py')!r}, {os.path.join(TOOLS, 'mirclib', 'manifest.py')!r}])
+"""
+
+
+def image_path(cfg):
+    return os.path.join(cfg["build"], cfg["name"] + ".xen")
+
+
+# ---- the domain config --------------------------------------------------------
+
+def xl_string(s):
+    """s as an xl config string: double quotes, with \\ and \" escaped and controls as \\xHH."""
+    out = []
+    for ch in s:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def memory_mib(topts):
+    """[target.xen] memory in whole MiB (rounded up), default 64."""
+    size = mf.parse_size(topts.get("memory", DEFAULT_MEMORY))
+    if size is None:
+        raise _err(f"[target.xen] memory '{topts.get('memory')}' is not a size like \"64M\"")
+    return max(1, -(-size // (1 << 20)))
+
+
+def vdev(index):
+    """The virtual device of the index-th disk: xvda, xvdb, ... (device ids 51712 + 16 * index)."""
+    if not 0 <= index < 26:
+        raise _err(f"disk #{index + 1}: xl names at most 26 disks xvda..xvdz")
+    return "xvd" + chr(ord("a") + index)
+
+
+def vif_spec(s):
+    """The xl vif entry for NIC settings s: its bridge (default xenbr0), MAC and MTU."""
+    parts = []
+    if "mac" in s:
+        parts.append(f"mac={s['mac']}")
+    parts.append(f"bridge={s.get('bridge') or DEFAULT_BRIDGE}")
+    if "mtu" in s:
+        parts.append(f"mtu={s['mtu']}")
+    return ",".join(parts)
+
+
+def disk_spec(index, s, path):
+    """The xl disk entry for the index-th disk (target= last: a path may hold commas)."""
+    access = "ro" if s.get("read-only") else "rw"
+    return f"format=raw, vdev={vdev(index)}, access={access}, target={path}"
+
+
+def xl_config(app_name, image, topts, devices, app_args, *, quiet=False, extra_boot=(), name=None):
+    """The xl domain config for image.
+
+    topts: [target.xen] of the manifest (memory).
+    devices: (Device, settings, backing file or None) in manifest order; the n-th
+    NIC (disk) becomes the n-th vif (disk), which is how backends/xen matches
+    them to the manifest's names.
+    app_args, quiet, extra_boot: the boot command line, as the kvm target passes it.
+    name: the domain's name (default mirc-<app>).
+    """
+    nets = [vif_spec(s) for d, s, _ in devices if d.kind == "net"]
+    disks = []
+    notes = []
+    for d, s, path in devices:
+        if d.kind != "block":
+            continue
+        disks.append(disk_spec(len(disks), s, path))
+        if s.get("sector-size", 512) != 512:
+            notes.append(f"# disk '{d.name}' ({vdev(len(disks) - 1)}) wants {s['sector-size']}-byte "
+                         "sectors: xl cannot say so; the back end's logical block size applies")
+    lines = [
+        f"# Generated by `mirc` for the unikernel '{app_name}' (target xen); do not edit.",
+        "# Run it in a Xen dom0 with: xl create -c THIS_FILE. The app's exit status: the domain",
+        "# powers off with the status (0..126) at /local/domain/<domid>/" + STATUS_KEY + ",",
+        "# or crashes (255); either way it stays until `xl destroy`.",
+        f"name = {xl_string(name or 'mirc-' + app_name)}",
+        'type = "pvh"',
+        f"kernel = {xl_string(os.path.abspath(image))}",
+        f"memory = {memory_mib(topts)}",
+        "vcpus = 1",
+        f"cmdline = {xl_string(kvm.boot_cmdline(app_args, quiet, extra_boot))}",
+    ]
+    for key, items in (("vif", nets), ("disk", disks)):
+        if items:  # one entry per line, in manifest order
+            lines.append(f"{key} = [ " + ",\n    ".join(xl_string(v) for v in items) + " ]")
+    lines += notes
+    lines += ['on_poweroff = "preserve"', 'on_crash = "preserve"', 'on_reboot = "destroy"', ""]
+    return "\n".join(lines)
+
+
+def config_files(image, devices):
+    """The host files a config names, for the emulated runner (see the module docstring)."""
+    files = [{"role": "kernel", "path": os.path.abspath(image)}]
+    n = 0
+    for d, s, path in devices:
+        if d.kind == "block":
+            files.append({"role": "disk", "path": path, "vdev": vdev(n),
+                          "sector_size": s.get("sector-size", 512), "read_only": bool(s.get("read-only"))})
+            n += 1
+    return files
+
+
+def _devices(m, over, create):
+    out = []
+    for d, s in targets.device_settings(m, "xen", over):
+        if d.kind == "block":
+            path = targets.block_file(m, d, s) if create else os.path.join(m.dir, s.get("file", ""))
+        else:
+            path = None
+        out.append((d, s, path))
+    return out
+
+
+def build_config_main(argv):
+    """Meson's xl-config step: MANIFEST IMAGE OUT (the manifest's defaults; disks not created)."""
+    manifest, image, out = argv
+    try:
+        m = mf.load(os.path.realpath(manifest))  # the app's directory, not the build's symlink
+        text = xl_config(m.name, image, m.targets.get("xen", {}), _devices(m, {}, create=False), [])
+    except (mf.ManifestError, Exception) as e:  # a build step: say why in one line
+        print(f"mirc: cannot write the xl config: {e}", file=sys.stderr)
+        return 1
+    with open(out, "w") as f:
+        f.write(text)
+    return 0
+
+
+# ---- run --------------------------------------------------------------------
+
+def emulated_requested(a):
+    return bool(getattr(a, "emulated", False)) or os.environ.get("MIRC_XEN") == "emulated"
+
+
+def run_command(cfg, m, img, over, a, app_args):
+    if a.gdb:
+        raise _err("--gdb is not available on xen yet; debug the same app on kvm (mirc configure -t kvm)")
+    if a.publish:
+        raise _err("-p/--publish is for kvm user networking; on xen the NIC is on a dom0 bridge")
+    devs = _devices(m, over, create=True)
+    topts = m.targets.get("xen", {})
+    name = f"mirc-{m.name}-{os.getpid()}"
+    text = xl_config(m.name, img, topts, devs, app_args, quiet=a.quiet, name=name)
+    cfg_path = os.path.join(cfg["build"], m.name + ".run.xl")
+    with open(cfg_path, "w") as f:
+        f.write(text)
+    if a.dry_run:
+        return ["xl", "create", "-c", cfg_path], lambda rc: rc
+    helper = [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); from mirclib import xen; "
+              "sys.exit(xen.helper_main(sys.argv[2:]))", TOOLS]
+
+    def decode(rc):
+        if rc == RUNNER_FAILED:
+            raise _err("the xen run failed before the unikernel reported a status (the reason is above)")
+        return rc
+
+    if emulated_requested(a):
+        files_path = cfg_path + ".files.json"
+        with open(files_path, "w") as f:
+            json.dump(config_files(img, devs), f, indent=1)
+        return helper + ["emulated", img, cfg_path, files_path], decode
+    if shutil.which("xl") is None:
+        rel = os.path.relpath(cfg_path)
+        raise _err(
+            f"'xl' not found: this machine is not a Xen dom0. On a Xen host, with the image and disks "
+            f"at the paths the config names, run: xl create -c {rel} ; then read the exit status with "
+            f"xenstore-read /local/domain/$(xl domid {name})/{STATUS_KEY} (absent after a crash: 255) "
+            f"and remove the domain with xl destroy {name}. Or use the emulated Xen host: "
+            "mirc run -t xen --emulated (or MIRC_XEN=emulated)")
+    return helper + ["xl", cfg_path, name], decode
+
+
+def _say(msg):
+    print(f"mirc: {msg}", file=sys.stderr, flush=True)
+
+
+def domain_state(name):
+    """(domid, state flags) from `xl list NAME`, or None when there is no such domain."""
+    r = subprocess.run(["xl", "list", name], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    if r.returncode != 0:
+        return None
+    for line in r.stdout.splitlines()[1:]:
+        f = line.split()
+        if len(f) >= 5 and f[0] == name:
+            return int(f[1]), f[4]
+    return None
+
+
+def status_from(state, key_value):
+    """The app's status from `xl list`'s state flags and the xenstore key (None when absent)."""
+    if "c" in state:
+        return 255
+    if key_value is not None and key_value.strip().isdigit() and int(key_value) <= 126:
+        return int(key_value)
+    return 255
+
+
+def xl_run(cfg_path, name, poll=0.2):
+    """Creates the domain with its console attached, waits for its shutdown, returns the status."""
+    try:
+        console = subprocess.Popen(["xl", "create", "-c", cfg_path])
+    except OSError as e:
+        _say(f"cannot run xl: {e.strerror}")
+        return RUNNER_FAILED
+    status = None
+    try:
+        while status is None:
+            time.sleep(poll)
+            st = domain_state(name)
+            if st is None:
+                if console.poll() is not None:
+                    _say(f"xl create failed (exit status {console.returncode}; its message is above)")
+                    return RUNNER_FAILED
+                continue
+            domid, flags = st
+            if "s" not in flags and "c" not in flags:
+                continue
+            r = subprocess.run(["xenstore-read", f"/local/domain/{domid}/{STATUS_KEY}"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            status = status_from(flags, r.stdout if r.returncode == 0 else None)
+    except KeyboardInterrupt:
+        status = 255
+    finally:
+        subprocess.run(["xl", "destroy", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            console.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            console.kill()
+    return status
+
+
+def emulated_run(img, cfg_path, files_path, timeout=None):
+    """Runs the guest on the emulated Xen host (tools/mirclib/xenhost.py); returns the status."""
+    try:
+        from . import xenhost
+    except ImportError:
+        _say("the emulated Xen host (tools/mirclib/xenhost.py) is not in this tree yet; run on a "
+             "Xen host instead (see `mirc run -t xen` without --emulated)")
+        return RUNNER_FAILED
+    if not hasattr(xenhost, "run_guest"):
+        _say("tools/mirclib/xenhost.py has no run_guest(); update the tree")
+        return RUNNER_FAILED
+    with open(cfg_path) as f:
+        text = f.read()
+    with open(files_path) as f:
+        files = json.load(f)
+    try:
+        status, _ = xenhost.run_guest(img, text, files, timeout)
+    except KeyboardInterrupt:
+        return 255
+    except Exception as e:  # the runner's failures are one-line messages for the user
+        _say(f"emulated Xen host: {e}")
+        return RUNNER_FAILED
+    return status
+
+
+def helper_main(argv):
+    """`mirc run -t xen`'s child process: xl CFG NAME | emulated IMAGE CFG FILES_JSON."""
+    if argv[:1] == ["xl"] and len(argv) == 3:
+        return xl_run(argv[1], argv[2])
+    if argv[:1] == ["emulated"] and len(argv) == 4:
+        t = os.environ.get("MIRC_XEN_TIMEOUT")
+        return emulated_run(argv[1], argv[2], argv[3], float(t) if t else None)
+    _say(f"xen helper: bad arguments {shlex.join(argv)}")
+    return RUNNER_FAILED
+
