@@ -1,5 +1,5 @@
 /* backends/xen/clock.c: monotonic and wall time from Xen's pvclock; waiting on a one-shot timer. */
-#include "xen.h"
+#include "xen_platform.h"
 
 #include <xen/event_channel.h>
 

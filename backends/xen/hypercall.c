@@ -5,7 +5,7 @@
  * protector): the gate and the upcall handler run here, between application
  * instructions whose vector registers they must not touch.
  */
-#include "xen.h"
+#include "xen_platform.h"
 
 #define DEBUG_PORT      0xe9 /* Xen's HVM debug console (`xl dmesg`); QEMU's -debugcon */
 #define DEBUG_EXIT_PORT 0xf4 /* QEMU's isa-debug-exit, where the image runs without Xen */

@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "mirc/mirc.h"
-#include "xen.h"
 #include "xen_devices.h"
+#include "xen_platform.h"
 #include "xencons.h"
 
 #include <xen/event_channel.h>
@@ -21,7 +21,7 @@
 /*
  * Pages whose RAM Xen swaps for its own frames (XENMEM_add_to_physmap): the
  * shared_info page and the grant table. Page-aligned in .bss, so mapped
- * read/write/no-exec like other data; see xen.h.
+ * read/write/no-exec like other data; see xen_platform.h.
  */
 static union {
     struct shared_info s;

@@ -7,7 +7,7 @@
  * defines (shared_info, vcpu_time_info) plus the exit-status protocol on
  * xenstore, with no hypercall and no privileged instruction, so it compiles
  * for the host and tests/unit/xen drives it against simulated structures and
- * the simulated xenstore daemon. The platform (xen.h) calls it. Nothing
+ * the simulated xenstore daemon. The platform (xen_platform.h) calls it. Nothing
  * here blocks except xen_exit_publish (in port wait, bounded).
  */
 

@@ -1,6 +1,6 @@
-/* backends/xen/xen.h: what the xen target's platform files share (hypercalls, events, time). */
-#ifndef MIRC_XEN_H
-#define MIRC_XEN_H
+/* backends/xen/xen_platform.h: what the xen platform files share (hypercalls, events, time). */
+#ifndef MIRC_XEN_PLATFORM_H
+#define MIRC_XEN_PLATFORM_H
 
 /*
  * The platform half of the xen backend (see xen_port.h for the protocol
