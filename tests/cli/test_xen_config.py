@@ -1,0 +1,170 @@
+"""The xen target's xl domain config, status decoding and cross file (tools/mirclib/xen.py).
+
+Pure functions, no Xen: tests/cli/run discovers this module and reports one
+TAP line per test. The config is read back with a small reader that follows
+xl's own string rules (libxlu: double quotes; \\" \\' \\\\ and \\xHH escapes), so
+what xl would hand the guest is what is checked.
+"""
+import os
+import re
+import shlex
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.realpath(__file__)))), "tools"))
+
+from mirclib import xen  # noqa: E402
+from mirclib.cli import UserError  # noqa: E402
+from mirclib.manifest import Device  # noqa: E402
+
+IMG = "/build/app.xen"
+STRING = r'"((?:[^"\\\n]|\\.)*)"'
+
+
+def dequote(body):
+    """An xl string's value, as libxlu's dequote computes it."""
+    out, i = [], 0
+    simple = {'"': '"', "'": "'", "\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
+    while i < len(body):
+        c = body[i]
+        if c != "\\":
+            out.append(c)
+            i += 1
+            continue
+        nc = body[i + 1]
+        if nc == "x":
+            out.append(chr(int(body[i + 2:i + 4], 16)))
+            i += 4
+        else:
+            out.append(simple[nc])
+            i += 2
+    return "".join(out)
+
+
+def parse(text):
+    """key -> string, int or list of strings, for the subset of xl syntax xl_config writes."""
+    cfg = {}
+    text = re.sub(r"#[^\n]*", "", text)
+    for m in re.finditer(r"^(\w+) = (" + STRING + r"|\d+|\[(?:[^\]\"]|" + STRING + r")*\])", text, re.M):
+        key, val = m.group(1), m.group(2)
+        if val.startswith('"'):
+            cfg[key] = dequote(val[1:-1])
+        elif val.startswith("["):
+            cfg[key] = [dequote(s) for s in re.findall(STRING, val)]
+        else:
+            cfg[key] = int(val)
+    return cfg
+
+
+def nic(name, index=0, **s):
+    return (Device(name, "net", index), dict(s), None)
+
+
+def disk(name, path, index=0, **s):
+    return (Device(name, "block", index), dict(s), path)
+
+
+def config(topts=None, devices=(), app_args=(), **kw):
+    return xen.xl_config("app", IMG, topts or {}, list(devices), list(app_args), **kw)
+
+
+class Domain(unittest.TestCase):
+    def test_a_pvh_domain_of_the_image_with_defaults(self):
+        c = parse(config())
+        self.assertEqual(c["type"], "pvh")
+        self.assertEqual(c["kernel"], IMG)
+        self.assertEqual(c["name"], "mirc-app")
+        self.assertEqual(c["memory"], 64)
+        self.assertEqual(c["vcpus"], 1)
+        self.assertNotIn("vif", c)
+        self.assertNotIn("disk", c)
+
+    def test_shut_down_domains_are_preserved_for_the_exit_status(self):
+        c = parse(config())
+        self.assertEqual((c["on_poweroff"], c["on_crash"], c["on_reboot"]),
+                         ("preserve", "preserve", "destroy"))
+        self.assertIn("/local/domain/<domid>/data/mirc-exit-status", config())
+
+    def test_memory_from_the_manifest_in_whole_mib(self):
+        self.assertEqual(parse(config({"memory": "128M"}))["memory"], 128)
+        self.assertEqual(parse(config({"memory": "1G"}))["memory"], 1024)
+        self.assertEqual(parse(config({"memory": 3 * (1 << 20) + 1}))["memory"], 4, "rounded up")
+
+    def test_a_run_names_its_domain(self):
+        self.assertEqual(parse(config(name="mirc-app-123"))["name"], "mirc-app-123")
+
+
+class BootArguments(unittest.TestCase):
+    def words(self, args, **kw):
+        return shlex.split(parse(config(app_args=args, **kw))["cmdline"])
+
+    def test_arguments_survive_xl_and_the_guest_split_unchanged(self):
+        args = ["args", "a", "b c", "", "'q'", '"dq"', "--x=y z", "ünï", "back\\slash", "tab\there"]
+        self.assertEqual(self.words(args), ["--"] + args)
+
+    def test_quiet_and_runtime_words_come_before_the_separator(self):
+        self.assertEqual(self.words(["x"], quiet=True, extra_boot=["--boot-times"]),
+                         ["--quiet", "--boot-times", "--", "x"])
+        self.assertEqual(parse(config())["cmdline"], "--", "the same as the kvm target passes")
+
+    def test_control_characters_are_escaped_not_written_raw(self):
+        text = config(app_args=["a\nb"])
+        self.assertNotIn("a\nb", text)
+        self.assertEqual(self.words(["a\nb"]), ["--", "a\nb"])
+
+
+class Devices(unittest.TestCase):
+    def test_nics_become_vifs_in_manifest_order_on_a_bridge(self):
+        c = parse(config(devices=[nic("a", mac="02:00:00:00:00:01"), disk("d", "/x.img"),
+                                  nic("b", 1, bridge="br1", mtu=9000)]))
+        self.assertEqual(c["vif"], ["mac=02:00:00:00:00:01,bridge=xenbr0", "bridge=br1,mtu=9000"])
+
+    def test_disks_get_xvda_xvdb_in_manifest_order_with_their_access(self):
+        c = parse(config(devices=[disk("a", "/d/a.img"), nic("n"), disk("b", "/d/b,c.img", 1, **{"read-only": True})]))
+        self.assertEqual(c["disk"], ["format=raw, vdev=xvda, access=rw, target=/d/a.img",
+                                     "format=raw, vdev=xvdb, access=ro, target=/d/b,c.img"])
+
+    def test_a_sector_size_xl_cannot_express_is_noted(self):
+        text = config(devices=[disk("big", "/d/big.img", **{"sector-size": 4096})])
+        self.assertRegex(text, r"# disk 'big' \(xvda\) wants 4096-byte sectors")
+
+    def test_vdev_numbers_and_their_limit(self):
+        self.assertEqual([xen.vdev(i) for i in (0, 1, 15)], ["xvda", "xvdb", "xvdp"])
+        with self.assertRaises(UserError):
+            xen.vdev(26)
+
+    def test_files_for_the_emulated_host_name_kernel_and_disks(self):
+        files = xen.config_files(IMG, [disk("a", "/d/a.img", **{"sector-size": 4096}), nic("n"),
+                                       disk("b", "/d/b.img", 1, **{"read-only": True})])
+        self.assertEqual(files, [
+            {"role": "kernel", "path": IMG},
+            {"role": "disk", "path": "/d/a.img", "vdev": "xvda", "sector_size": 4096, "read_only": False},
+            {"role": "disk", "path": "/d/b.img", "vdev": "xvdb", "sector_size": 512, "read_only": True}])
+
+
+class Status(unittest.TestCase):
+    def test_poweroff_with_the_key_is_the_apps_status(self):
+        self.assertEqual(xen.status_from("---s--", "0"), 0)
+        self.assertEqual(xen.status_from("---s--", "42\n"), 42)
+        self.assertEqual(xen.status_from("---s--", "126"), 126)
+
+    def test_a_crash_or_a_missing_or_bad_key_is_an_abort(self):
+        self.assertEqual(xen.status_from("---sc-", None), 255)
+        self.assertEqual(xen.status_from("---sc-", "3"), 255, "crash wins over a stale key")
+        self.assertEqual(xen.status_from("---s--", None), 255)
+        self.assertEqual(xen.status_from("---s--", "300"), 255)
+        self.assertEqual(xen.status_from("---s--", "x"), 255)
+
+
+class CrossFile(unittest.TestCase):
+    def test_the_freestanding_x86_64_cross_file_names_the_sysroot(self):
+        text = xen.cross_file("/sr", "/gcc/include")
+        self.assertIn("mirc configure -t xen", text)
+        self.assertIn("mirc_sysroot = '/sr'", text)
+        self.assertIn("'-nostdinc'", text)
+        self.assertNotIn("/usr/include", text, "the Xen headers come through a symlink dir, not -I/usr/include")
+
+
+if __name__ == "__main__":
+    unittest.main()
