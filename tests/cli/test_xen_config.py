@@ -77,6 +77,7 @@ class Domain(unittest.TestCase):
         self.assertEqual(c["name"], "mirc-app")
         self.assertEqual(c["memory"], 64)
         self.assertEqual(c["vcpus"], 1)
+        self.assertEqual(c["tsc_mode"], "native", "no trap per clock read")
         self.assertNotIn("vif", c)
         self.assertNotIn("disk", c)
 
