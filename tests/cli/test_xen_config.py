@@ -9,6 +9,7 @@ import os
 import re
 import shlex
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -165,6 +166,67 @@ class CrossFile(unittest.TestCase):
         self.assertIn("mirc_sysroot = '/sr'", text)
         self.assertIn("'-nostdinc'", text)
         self.assertNotIn("/usr/include", text, "the Xen headers come through a symlink dir, not -I/usr/include")
+
+
+FAKE_XL = """#!/bin/sh
+echo "xl $*" >> "$FAKE_DIR/log"
+case "$1" in
+create)
+    [ -n "$FAKE_CREATE_FAILS" ] && exit 1
+    touch "$FAKE_DIR/created"      # -c: attached to the console until the domain goes
+    while [ ! -e "$FAKE_DIR/destroyed" ]; do sleep 0.02; done ;;
+list)
+    [ -e "$FAKE_DIR/created" ] || exit 1
+    n=$(cat "$FAKE_DIR/polls" 2>/dev/null || echo 0); n=$((n + 1)); echo $n > "$FAKE_DIR/polls"
+    state=-b----; [ $n -ge 3 ] && state=$FAKE_STATE
+    echo "Name                                        ID   Mem VCPUs      State   Time(s)"
+    echo "$2                                        7    64     1     $state       0.3" ;;
+destroy) touch "$FAKE_DIR/destroyed" ;;
+esac
+"""
+FAKE_XENSTORE_READ = """#!/bin/sh
+echo "xenstore-read $*" >> "$FAKE_DIR/log"
+[ -n "$FAKE_KEY" ] || exit 1
+echo "$FAKE_KEY"
+"""
+
+
+class XlRun(unittest.TestCase):
+    """xl_run's control flow against a fake xl and xenstore-read on PATH."""
+
+    def run_fake(self, state="---s--", key="42", create_fails=False):
+        with tempfile.TemporaryDirectory() as d:
+            for name, text in (("xl", FAKE_XL), ("xenstore-read", FAKE_XENSTORE_READ)):
+                with open(os.path.join(d, name), "w") as f:
+                    f.write(text)
+                os.chmod(os.path.join(d, name), 0o755)
+            saved = dict(os.environ)
+            os.environ.update(PATH=d + os.pathsep + saved["PATH"], FAKE_DIR=d, FAKE_STATE=state,
+                              FAKE_KEY=key or "", FAKE_CREATE_FAILS="1" if create_fails else "")
+            try:
+                st = xen.xl_run("/b/app.run.xl", "mirc-app-1", poll=0.02)
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
+            with open(os.path.join(d, "log")) as f:
+                return st, f.read()
+
+    def test_the_status_is_read_from_xenstore_after_poweroff_then_the_domain_goes(self):
+        st, log = self.run_fake("---s--", "42")
+        self.assertEqual(st, 42)
+        self.assertIn("xl create -c /b/app.run.xl", log)
+        self.assertIn("xenstore-read /local/domain/7/data/mirc-exit-status", log)
+        self.assertTrue(log.rstrip().endswith("xl destroy mirc-app-1"), log)
+
+    def test_a_crashed_domain_is_255_and_is_destroyed_too(self):
+        st, log = self.run_fake("---sc-", None)
+        self.assertEqual(st, 255)
+        self.assertIn("xl destroy mirc-app-1", log)
+
+    def test_xl_create_failing_is_the_runners_failure_not_an_app_status(self):
+        st, log = self.run_fake(create_fails=True)
+        self.assertEqual(st, xen.RUNNER_FAILED)
+        self.assertNotIn("xenstore-read", log)
 
 
 if __name__ == "__main__":
