@@ -1,5 +1,6 @@
 /* backends/xen/platform.c: the xen target's boot, console, port, entropy and exit (ring 3). */
 #include <malloc.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mirc/mirc.h"
@@ -268,10 +269,29 @@ mirc_status mirc_plat_entropy(void *buf, size_t len)
     return x86_random(buf, len) == 0 ? MIRC_OK : MIRC_IO;
 }
 
+static int boot_times;
+
 mirc_status mirc_plat_option(const char *opt)
 {
-    (void)opt;
+    if (strcmp(opt, "--boot-times") == 0) {
+        boot_times = 1;
+        return MIRC_OK;
+    }
     return MIRC_NOT_FOUND;
+}
+
+/* --boot-times: TSC ticks from the PVH entry, rated by the pvclock (as on kvm). */
+static void print_boot_times(void)
+{
+    uint64_t now = x86_rdtsc(), hz = x86_tsc_hz();
+    char line[160];
+    int n =
+        snprintf(line, sizeof line,
+                 "mirc: boot-times: entry->main %lu us, entry->exit %lu us, tsc %lu kHz\n",
+                 (unsigned long)((x86_tsc_main - x86_tsc_entry) * 1000000 / hz),
+                 (unsigned long)((now - x86_tsc_entry) * 1000000 / hz), (unsigned long)(hz / 1000));
+    if (n > 0)
+        mirc_plat_console_write(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
 /* Gives xenconsoled time to take what is still in the ring (it may read it after we stop). */
@@ -297,6 +317,10 @@ static void drain_console(void)
  */
 _Noreturn void mirc_plat_exit(int status)
 {
+    if (boot_times && x86_cpl() == 3) {
+        boot_times = 0; /* once, even if printing aborts */
+        print_boot_times();
+    }
     if (x86_cpl() == 3 && xs_ready && status >= 0 && status <= MIRC_EXIT_MAX)
         (void)xen_exit_publish(&xs, status, EXIT_XS_TIMEOUT_NS);
     drain_console();
