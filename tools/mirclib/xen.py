@@ -257,6 +257,10 @@ def run_command(cfg, m, img, over, a, app_args):
         raise _err("--gdb is not available on xen yet; debug the same app on kvm (mirc configure -t kvm)")
     if a.publish:
         raise _err("-p/--publish is for kvm user networking; on xen the NIC is on a dom0 bridge")
+    for dname, o in over.items():
+        if o.get("mode", "bridge") != "bridge":
+            raise _err(f"--net {dname}={o['mode']}...: on xen a NIC is a vif on a dom0 bridge; use "
+                       f"--net {dname}=bridge[,bridge=xenbr0][,mac=...][,mtu=...]")
     devs = _devices(m, over, create=True)
     topts = m.targets.get("xen", {})
     name = f"mirc-{m.name}-{os.getpid()}"
