@@ -145,6 +145,24 @@ class Devices(unittest.TestCase):
             {"role": "disk", "path": "/d/b.img", "vdev": "xvdb", "sector_size": 512, "read_only": True}])
 
 
+class Unattached(unittest.TestCase):
+    DEVS = xen.device_list([nic("n0"), nic("n1", 1, bridge="br1"), disk("d0", "/d/a.img")])
+
+    def test_a_missing_bridge_names_the_nic_on_it(self):
+        err = ("xl create refused the guest:\nvif-bridge: bridge br1 does not exist in dom0\n"
+               "libxl: error: ... unable to add vif devices")
+        self.assertEqual(xen.unattached(err, self.DEVS), ("net", "n1", "bridge br1 does not exist in dom0"))
+
+    def test_a_disk_error_names_the_disk_by_its_file(self):
+        err = "libxl: error: ... failed to attach /d/a.img\nunable to add disk devices"
+        self.assertEqual(xen.unattached(err, self.DEVS)[:2], ("block", "d0"))
+
+    def test_other_failures_are_not_blamed_on_a_device(self):
+        self.assertIsNone(xen.unattached("xl create refused the guest: out of memory", self.DEVS))
+        self.assertEqual(xen.refused_message("net", "n1", "why"),
+                         "cannot attach net device 'n1' declared in mirc.toml: why")
+
+
 class Status(unittest.TestCase):
     def test_poweroff_with_the_key_is_the_apps_status(self):
         self.assertEqual(xen.status_from("---s--", "0"), 0)

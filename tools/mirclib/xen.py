@@ -44,6 +44,7 @@ The contract with tools/mirclib/xenhost.py (the emulated runner):
 """
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -279,10 +280,10 @@ def run_command(cfg, m, img, over, a, app_args):
         return rc
 
     if emulated_requested(a):
-        files_path = cfg_path + ".files.json"
-        with open(files_path, "w") as f:
-            json.dump(config_files(img, devs), f, indent=1)
-        return helper + ["emulated", img, cfg_path, files_path], decode
+        info_path = cfg_path + ".json"
+        with open(info_path, "w") as f:
+            json.dump({"files": config_files(img, devs), "devices": device_list(devs)}, f, indent=1)
+        return helper + ["emulated", img, cfg_path, info_path], decode
     if shutil.which("xl") is None:
         rel = os.path.relpath(cfg_path)
         raise _err(
@@ -291,11 +292,51 @@ def run_command(cfg, m, img, over, a, app_args):
             f"xenstore-read /local/domain/$(xl domid {name})/{STATUS_KEY} (absent after a crash: 255) "
             f"and remove the domain with xl destroy {name}. Or use the emulated Xen host: "
             "mirc run -t xen --emulated (or MIRC_XEN=emulated)")
+    for d in device_list(devs):  # xl would refuse the whole domain; name the device, as kvm does
+        if d["kind"] == "net" and not os.path.isdir(f"/sys/class/net/{d['bridge']}/bridge"):
+            return refuse("net", d["name"], f"bridge {d['bridge']} does not exist in this dom0")
     return helper + ["xl", cfg_path, name], decode
 
 
 def _say(msg):
     print(f"mirc: {msg}", file=sys.stderr, flush=True)
+
+
+def device_list(devices):
+    """The config's devices in manifest order: kind, name, and the bridge or backing file."""
+    out = []
+    for d, s, path in devices:
+        if d.kind == "net":
+            out.append({"kind": "net", "name": d.name, "bridge": s.get("bridge") or DEFAULT_BRIDGE})
+        else:
+            out.append({"kind": "block", "name": d.name, "path": path})
+    return out
+
+
+def unattached(error, devices):
+    """(kind, name, reason) when xl's error says one of the devices could not be attached."""
+    for d in devices:
+        if d["kind"] == "net":
+            m = re.search(r"bridge " + re.escape(d["bridge"]) + r" does not exist[^\n]*", error)
+            if m:
+                return "net", d["name"], m.group(0)
+        elif d.get("path") and "disk" in error:
+            line = next((ln for ln in error.splitlines() if d["path"] in ln), None)
+            if line:
+                return "block", d["name"], line.strip()
+    return None
+
+
+def refused_message(kind, name, why):
+    return f"cannot attach {kind} device '{name}' declared in mirc.toml: {why}"
+
+
+def refuse(kind, name, why):
+    """What kvm does when a device cannot be attached: say which, and stop with status 255."""
+    def decode(rc):
+        _say(refused_message(kind, name, why))
+        return 255
+    return [sys.executable, "-c", "pass"], decode
 
 
 def domain_state(name):
@@ -353,7 +394,7 @@ def xl_run(cfg_path, name, poll=0.2):
     return status
 
 
-def emulated_run(img, cfg_path, files_path, timeout=None):
+def emulated_run(img, cfg_path, info_path, timeout=None):
     """Runs the guest on the emulated Xen host (tools/mirclib/xenhost.py); returns the status."""
     try:
         from . import xenhost
@@ -366,20 +407,24 @@ def emulated_run(img, cfg_path, files_path, timeout=None):
         return RUNNER_FAILED
     with open(cfg_path) as f:
         text = f.read()
-    with open(files_path) as f:
-        files = json.load(f)
+    with open(info_path) as f:
+        info = json.load(f)
     try:
-        status, _ = xenhost.run_guest(img, text, files, timeout)
+        status, _ = xenhost.run_guest(img, text, info["files"], timeout)
     except KeyboardInterrupt:
         return 255
     except Exception as e:  # the runner's failures are one-line messages for the user
+        bad = unattached(str(e), info["devices"])
+        if bad:  # as kvm: the boot stops, naming the device, status 255
+            _say(refused_message(*bad))
+            return 255
         _say(f"emulated Xen host: {e}")
         return RUNNER_FAILED
     return status
 
 
 def helper_main(argv):
-    """`mirc run -t xen`'s child process: xl CFG NAME | emulated IMAGE CFG FILES_JSON."""
+    """`mirc run -t xen`'s child process: xl CFG NAME | emulated IMAGE CFG INFO_JSON."""
     if argv[:1] == ["xl"] and len(argv) == 3:
         return xl_run(argv[1], argv[2])
     if argv[:1] == ["emulated"] and len(argv) == 4:
