@@ -70,7 +70,7 @@ SHUTDOWN_REASONS = {"0": "poweroff", "1": "reboot", "2": "suspend", "3": "crash"
                     "5": "soft_reset"}
 # Xen and dom0 command lines: a PV dom0 with one vCPU and fixed memory; Xen's
 # console (with the guests' port 0xe9 output) on the first serial port
-XEN_ARGS = ("console=com1 com1=115200,8n1 dom0_mem=512M,max:512M dom0_max_vcpus=1 "
+XEN_ARGS = ("console=com1 com1=115200,8n1 dom0_mem=512M,max:512M dom0_max_vcpus={dom0_vcpus} "
             "loglvl=all guest_loglvl=all console_timestamps=boot")
 DOM0_ARGS = "console=hvc0 earlyprintk=xen loglevel=4"
 
@@ -89,6 +89,14 @@ class XenhostError(Exception):
 
 def _say(msg):
     print(f"xenhost: {msg}", file=sys.stderr, flush=True)
+
+
+def _tell(progress, msg):
+    """A progress line: progress is True (to stderr), False (silence) or a function taking msg."""
+    if callable(progress):
+        progress(msg)
+    elif progress:
+        _say(msg)
 
 
 def cache_dir():
@@ -114,14 +122,16 @@ def host_build(progress=True):
     r = subprocess.run([BUILD, "--print-path"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     if r.returncode == 0:
         return r.stdout.strip()
-    if progress:
-        _say("building the Xen test host from Debian packages (about 20 s, once per input change)")
-    r = subprocess.run([BUILD], stdout=subprocess.PIPE, stderr=None if progress else subprocess.PIPE, text=True)
+    _tell(progress, "building the Xen test host from Debian packages (about 20 s, once per input change)")
+    with subprocess.Popen([BUILD], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as r:
+        for line in r.stderr:  # its progress lines, as they come
+            _tell(progress, line.rstrip("\n"))
+        out = r.stdout.read()
     if r.returncode == 3:
         raise Unavailable("the Xen test host's Debian packages cannot be fetched (no network or apt lists?)")
     if r.returncode != 0:
         raise XenhostError(f"tests/xenhost/build failed (status {r.returncode}); its output is above")
-    return r.stdout.strip().splitlines()[-1]
+    return out.strip().splitlines()[-1]
 
 
 def check_machine():
@@ -153,10 +163,14 @@ def qemu_argv(hostdir, share, serial_log, port, idle=IDLE):
     """QEMU's argv for the test host (a pure function: the tests check it)."""
     initrd = (f"{hostdir}/vmlinux {DOM0_ARGS} xh.idle={idle}".replace(",", ",,")
               + f",{hostdir}/initramfs.cpio.gz")
-    return [QEMU, "-accel", "tcg", "-M", "pc", "-cpu", "max", "-smp", "2", "-m", "2048",
+    smp = os.environ.get("MIRC_XENHOST_SMP", "2")
+    # dom0 with two vCPUs: its toolstack, xenstored and back ends create a guest's
+    # devices about twice as fast as with one
+    xen_args = XEN_ARGS.format(dom0_vcpus=os.environ.get("MIRC_XENHOST_DOM0_VCPUS", "2"))
+    return [QEMU, "-accel", "tcg", "-M", "pc", "-cpu", "max", "-smp", smp, "-m", "2048",
             "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
             "-serial", f"file:{serial_log}", "-monitor", "none",
-            "-kernel", f"{hostdir}/xen", "-append", XEN_ARGS, "-initrd", initrd,
+            "-kernel", f"{hostdir}/xen", "-append", xen_args, "-initrd", initrd,
             # dom0's link to the host: xh behind a loopback-only port forward; restrict=on
             # gives dom0 no way out
             "-netdev", f"user,id=host,restrict=on,hostfwd=tcp:127.0.0.1:{port}-10.0.2.15:{DOM0_PORT}",
@@ -174,6 +188,7 @@ class Host:
         self.share = os.path.join(self.dir, "share")
         self.serial_log = os.path.join(self.dir, "serial.log")
         self._seq = 0
+        self.booted = False  # by the session that holds it
 
     # ---- the request channel ------------------------------------------------
 
@@ -198,7 +213,13 @@ class Host:
                                f"(serial log: {self.serial_log})")
         finally:
             s.close()
+        self.answered()
         return out
+
+    def answered(self):
+        """Notes that dom0 answered just now (ensure() then skips its own check)."""
+        with contextlib.suppress(OSError):
+            os.utime(os.path.join(self.dir, "state.json"))
 
     def ping(self, timeout=5):
         """dom0's uptime in seconds; raises OSError/XenhostError when xh does not answer."""
@@ -300,6 +321,8 @@ class Guest:
                 mapping.setdefault(p, f"/share/jobs/{self.job}/{base}")
             if info.get("role") == "disk" and info.get("sector_size", 512) != 512:
                 sizes[info["vdev"]] = int(info["sector_size"])
+        # dom0 paths in xl's messages are turned back into the caller's
+        self.reverse = {dom0: host for host, dom0 in mapping.items() if os.path.isabs(host)}
         cfg = _sector_scripts(_rewrite_paths(xl_cfg, mapping), sizes)
         if not re.search(r"^\s*kernel\s*=", cfg, re.M):
             cfg += f'\nkernel = "{mapping[image]}"\n'
@@ -358,6 +381,7 @@ class Guest:
                         self.started.set()
                     if line.startswith("xh-end "):
                         self.end = dict(kv.split("=", 1) for kv in line.split()[1:])
+                        self.host.answered()
                 self._drain_console()
         except OSError as e:
             self.lines.append(f"xenhost: connection to dom0 lost: {e}")
@@ -398,8 +422,10 @@ class Guest:
             raise XenhostError(f"dom0 stopped answering while running {self.name}; "
                                f"serial log: {self.host.serial_log}\n{log}")
         if e["state"] == "create-failed":
-            raise XenhostError("xl create refused the guest:\n" + "\n".join(
-                x[len("xh: xl: "):] for x in self.lines if x.startswith("xh: xl: ")))
+            msg = "\n".join(x[len("xh: xl: "):] for x in self.lines if x.startswith("xh: xl: "))
+            for dom0, host in self.reverse.items():
+                msg = msg.replace(dom0, host)
+            raise XenhostError("xl create refused the guest:\n" + msg)
         if e["state"] == "timeout":
             raise XenhostError(f"the guest did not stop within {self.timeout} s; destroyed it")
         if e["state"] != "shutdown":
@@ -430,14 +456,24 @@ def _read_state():
         return None
 
 
-def find():
-    """The running host, or None (a host that stopped answering is stopped and forgotten)."""
+def _last_answer(h):
+    try:
+        return os.stat(os.path.join(h.dir, "state.json")).st_mtime
+    except OSError:
+        return 0
+
+
+def find(check=True):
+    """The running host, or None. check: ask dom0 (else trust a live QEMU: a request that
+    then fails says so)."""
     st = _read_state()
     if not st:
         return None
     h = Host(st)
     if not _pid_is_our_qemu(h.pid, h.share):
         return None
+    if not check:
+        return h
     try:
         h.ping()
         return h
@@ -467,8 +503,7 @@ def _boot(hostdir, progress, by_session):
           "by_session": by_session}
     h = Host(st)
     t0 = time.monotonic()
-    if progress:
-        _say(f"booting the Xen test host (Xen 4.17 + Linux dom0 under QEMU TCG, ~15 s); "
+    _tell(progress, f"booting the Xen test host (Xen 4.17 + Linux dom0 under QEMU TCG, ~15 s); "
              f"serial log: {serial_log}")
     last = ""
     while True:
@@ -489,13 +524,12 @@ def _boot(hostdir, progress, by_session):
         if progress:
             step = _boot_step(serial_log)
             if step and step != last:
-                _say(f"  {time.monotonic() - t0:5.1f}s {step}")
+                _tell(progress, f"  {time.monotonic() - t0:5.1f}s {step}")
                 last = step
         time.sleep(0.3)
     with open(os.path.join(d, "state.json"), "w") as f:
         json.dump(st, f)
-    if progress:
-        _say(f"  {time.monotonic() - t0:5.1f}s dom0 ready")
+    _tell(progress, f"  {time.monotonic() - t0:5.1f}s dom0 ready")
     return h
 
 
@@ -517,18 +551,19 @@ def ensure(progress=True, by_session=False):
     """(host, started): the running host, booted first when there is none (or a stale one)."""
     check_machine()
     hostdir = host_build(progress)
+    h = find(check=False)  # the common case, without the lock or a round trip to dom0
+    if h is not None and h.hostdir == hostdir and time.time() - _last_answer(h) < 30:
+        return h, False
     with _locked():
         h = find()
         if h is not None and h.hostdir == hostdir:
             return h, False
         if h is not None and _other_leases(None):
-            if progress:
-                _say("the running Xen test host is from older inputs, but in use: using it")
+            _tell(progress, "the running Xen test host is from older inputs, but in use: using it")
             return h, False
         st = _read_state()
         if st and _pid_is_our_qemu(st["pid"], os.path.join(state_dir(), "share")):
-            if progress:
-                _say("replacing a stale or outdated Xen test host")
+            _tell(progress, "replacing a stale or outdated Xen test host")
             Host(st).stop(timeout=10)
         return _boot(hostdir, progress, by_session), True
 
@@ -570,6 +605,7 @@ def session(progress=True):
     stays up for the next one and powers itself off after IDLE seconds.
     """
     h, started = ensure(progress, by_session=True)
+    h.booted = started
     lease = _take_lease()
     try:
         yield h
