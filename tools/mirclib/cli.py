@@ -233,12 +233,28 @@ def _shquote(s):
     return shlex.quote(s)
 
 
+def _die_with(parent):
+    """Runs in the child before exec: if mirc is killed, the unikernel goes too, rather than
+    living on as an orphan that still holds its ports, tap and disk files."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # mirc died before the line above
+        os._exit(255)
+
+
 def run_process(cmd, decode):
     """Runs the unikernel's process; returns the app's exit status (255 for a crash)."""
+    me = os.getpid()
     try:
-        proc = subprocess.Popen(cmd)
+        proc = subprocess.Popen(cmd, preexec_fn=lambda: _die_with(me))
     except OSError as e:
         raise UserError(f"cannot start {cmd[0]}: {e.strerror}")
+    forward = lambda sig, frame: proc.send_signal(sig)  # noqa: E731
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, forward)
     while True:
         try:
             rc = proc.wait()
