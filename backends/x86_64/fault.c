@@ -97,14 +97,21 @@ static size_t finish(struct out *o)
     return n;
 }
 
-/* What a page fault hit, from its address and the image layout. */
+/* What a page fault hit, from its address and the image layout. Where the address says
+ * nothing (cr2 0 from a CPU or emulator that did not set it) the stack pointer can: rsp
+ * inside the guard page means the stack overflowed, whatever the access was. */
 static const char *pf_target(const struct x86_fault *f)
 {
     uint64_t a = f->cr2;
-    if (a < 4096)
-        return " (NULL pointer dereference: the zero page is never mapped)";
+    int rsp_in_guard = f->rsp >= f->stack_guard && f->rsp < f->stack_guard + 4096;
     if (a >= f->stack_guard && a < f->stack_guard + 4096)
         return " (stack overflow: the guard page below the stack)";
+    if (a < 4096 && rsp_in_guard)
+        return " (stack overflow: the guard page below the stack holds rsp; cr2 was not set)";
+    if (a < 4096 && (f->error & 1))
+        return " (cr2 was not set: the zero page is never mapped, so the address is unknown)";
+    if (a < 4096)
+        return " (NULL pointer dereference: the zero page is never mapped)";
     if (a >= f->text_start && a < f->text_end)
         return " (in .text, which is read-only)";
     if (a >= f->text_end && a < f->rodata_end)

@@ -54,6 +54,22 @@ Test(fault, guard_page_hit_is_called_a_stack_overflow)
     cr_assert(strstr(report(layout(14, 0x6, 0x14fff8)), "stack overflow"), "%s", out);
 }
 
+Test(fault, rsp_in_the_guard_page_is_a_stack_overflow_when_cr2_says_nothing)
+{
+    struct x86_fault f = layout(14, 0x6, 0x0);
+    f.rsp = 0x14ff10;
+    cr_assert(strstr(report(f), "(stack overflow: the guard page below the stack holds rsp"), "%s", out);
+    f.rsp = 0x150008;
+    cr_assert(strstr(report(f), "(NULL pointer dereference"), "%s", out);
+}
+
+Test(fault, a_protection_fault_at_zero_is_an_unset_cr2_not_a_null_dereference)
+{
+    const char *r = report(layout(14, 0x7, 0x0)); /* present + write: the zero page is not */
+    cr_assert(strstr(r, "write to a read-only page at 0x0 (cr2 was not set"), "%s", r);
+    cr_assert_null(strstr(r, "NULL"), "%s", r);
+}
+
 Test(fault, writes_to_text_and_rodata_are_named)
 {
     cr_assert(strstr(report(layout(14, 0x7, 0x100100)),
