@@ -58,7 +58,8 @@ Test(fault, rsp_in_the_guard_page_is_a_stack_overflow_when_cr2_says_nothing)
 {
     struct x86_fault f = layout(14, 0x6, 0x0);
     f.rsp = 0x14ff10;
-    cr_assert(strstr(report(f), "(stack overflow: the guard page below the stack holds rsp"), "%s", out);
+    cr_assert(strstr(report(f), "(stack overflow: the guard page below the stack holds rsp"), "%s",
+              out);
     f.rsp = 0x150008;
     cr_assert(strstr(report(f), "(NULL pointer dereference"), "%s", out);
 }
