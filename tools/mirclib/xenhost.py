@@ -238,6 +238,11 @@ class Host:
             raise XenhostError(f"dom0 cut '{command}' short: {out[-300:]!r}")
         return int(m.group(1)), out[:m.start()]
 
+    def domains(self):
+        """How many domains this dom0 has created (domids count up from 1)."""
+        rc, out = self.exec("cat /run/xh/last-domid 2>/dev/null || echo 0", 20)
+        return int(out.split()[-1]) if rc == 0 and out.split() and out.split()[-1].isdigit() else 0
+
     # ---- guests ---------------------------------------------------------------
 
     def start_guest(self, image, xl_cfg, files=(), timeout=120, stream=STDOUT, name=None):
@@ -568,6 +573,24 @@ def ensure(progress=True, by_session=False):
         return _boot(hostdir, progress, by_session), True
 
 
+_renewed = set()  # pids of the hosts renew() booted in this process
+
+
+def renew(h, progress=True):
+    """Replaces host h (booted by a session) with a fresh one; returns the new Host.
+
+    Under TCG this dom0 wears out: after some 45 domains its processes have been
+    seen to segfault (an xl, a grep) and a NIC to stay silent, so a long suite
+    renews the host between its parts (tests/xenhost/run).
+    """
+    with _locked():
+        h.stop(timeout=20)
+        n = _boot(h.hostdir, progress, by_session=True)
+    n.booted = True
+    _renewed.add(n.pid)
+    return n
+
+
 def _lease_dir():
     return os.path.join(state_dir(), "leases")
 
@@ -613,9 +636,10 @@ def session(progress=True):
         with _locked():
             os.remove(lease)
             st = _read_state() or {}
-            if (st.get("pid") == h.pid and st.get("by_session") and not _other_leases(lease)
-                    and not os.environ.get("MIRC_XENHOST_KEEP")):
-                h.stop()
+            # (h, or a host that renew() put in its place)
+            if ((st.get("pid") == h.pid or st.get("pid") in _renewed) and st.get("by_session")
+                    and not _other_leases(lease) and not os.environ.get("MIRC_XENHOST_KEEP")):
+                Host(st).stop()
 
 
 def stop():
