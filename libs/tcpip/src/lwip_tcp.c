@@ -293,6 +293,15 @@ void lw_tcp_run(mirc_tcp *tcp)
     while (c->rx && (tcp->flags & TCP_F_READING) && c->tcp == tcp) {
         struct pbuf *p = c->rx;
         u16_t n = p->len;
+        if (n == 0) {
+            /* lwIP trims data it already had off the front of a chain by setting len to 0 on the
+             * leading pbufs: unlink them, or this loop delivers nothing forever */
+            c->rx = p->next;
+            p->next = NULL;
+            p->tot_len = 0;
+            pbuf_free(p); /* the rest of the chain keeps the reference p held on it */
+            continue;
+        }
         c->delivering = 1;
         tcpip_tcp_deliver(tcp, MIRC_OK, p->payload, n);
         c->delivering = 0;

@@ -85,6 +85,18 @@ size_t peer_ipv4(uint8_t *f, uint8_t proto, const uint8_t *payload, size_t len)
     return n + 20 + len;
 }
 
+size_t peer_ipv4_fragment(uint8_t *f, uint8_t proto, uint16_t id, size_t offset, int more,
+                          const uint8_t *payload, size_t len)
+{
+    size_t n = peer_ipv4(f, proto, payload, len);
+    uint8_t *ip = f + 14;
+    put16(ip + 4, id);
+    put16(ip + 6, (uint16_t)((more ? 0x2000 : 0) | (offset / 8)));
+    put16(ip + 10, 0);
+    put16(ip + 10, peer_csum(ip, 20, 0));
+    return n;
+}
+
 size_t peer_icmp_echo(uint8_t *f, uint16_t id, uint16_t seq, const uint8_t *data, size_t len)
 {
     uint8_t m[1500];

@@ -27,6 +27,9 @@ uint16_t peer_csum(const uint8_t *p, size_t len, uint32_t sum);
 /* Frame builders: each writes into f and returns the frame's length. */
 size_t peer_arp_request(uint8_t *f, const uint8_t target_ip[4]);
 size_t peer_ipv4(uint8_t *f, uint8_t proto, const uint8_t *payload, size_t len);
+/* One IPv4 fragment: len bytes at byte `offset` (a multiple of 8) of datagram `id`. */
+size_t peer_ipv4_fragment(uint8_t *f, uint8_t proto, uint16_t id, size_t offset, int more,
+                          const uint8_t *payload, size_t len);
 size_t peer_icmp_echo(uint8_t *f, uint16_t id, uint16_t seq, const uint8_t *data, size_t len);
 size_t peer_udp(uint8_t *f, uint16_t sport, uint16_t dport, const uint8_t *data, size_t len);
 size_t peer_tcp(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,

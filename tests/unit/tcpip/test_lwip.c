@@ -371,6 +371,41 @@ Test(lwip, read_stop_holds_data_and_closes_the_window_read_start_delivers_it)
         cr_assert_eq(got[k * sizeof chunk], 'a' + k);
 }
 
+/*
+ * A retransmission that repeats 4 old bytes and adds 5 new ones, split into IP fragments so that
+ * the first fragment carries only old data: lwIP trims it to a zero-length pbuf at the head of the
+ * chain. The glue once delivered that pbuf's 0 bytes forever, freezing the whole unikernel.
+ */
+Test(lwip, a_partly_old_segment_in_fragments_is_delivered_once_and_the_stack_goes_on, .timeout = 20)
+{
+    uint8_t seg[64], frag[128];
+    handshake(87);
+    peer_send(f, peer_tcp(f, 40000, 87, pseq, pack, P_ACK | P_PSH, 65535, 0,
+                          (const uint8_t *)"hello", 5));
+    pseq += 5;
+    run_for(1);
+    cr_assert_eq(got_len, 5);
+    size_t n = peer_tcp(f, 40000, 87, pseq - 4, pack, P_ACK | P_PSH, 65535, 0,
+                        (const uint8_t *)"elloworld", 9);
+    size_t tl = n - 34; /* the TCP segment: 20-byte header + 9 bytes */
+    memcpy(seg, f + 34, tl);
+    peer_send(frag, peer_ipv4_fragment(frag, 6, 77, 0, 1, seg, 24)); /* header + "ello" */
+    peer_send(frag, peer_ipv4_fragment(frag, 6, 77, 24, 0, seg + 24, tl - 24));
+    pseq += 5;
+    run_for(1);
+    cr_assert_eq(got_len, 10, "got %zu bytes", got_len);
+    cr_assert_arr_eq(got, "helloworld", 10);
+    peer_send(f,
+              peer_tcp(f, 40000, 87, pseq, pack, P_ACK | P_PSH, 65535, 0, (const uint8_t *)"!", 1));
+    run_for(1);
+    cr_assert_eq(got_len, 11, "the connection stopped after the fragments");
+    uint8_t out[2048];
+    peer_flush();
+    peer_send(f, peer_icmp_echo(f, 1, 2, (const uint8_t *)"ping", 4));
+    run_for(1);
+    cr_assert_neq(peer_take(0x0800, 1, out), 0, "the stack no longer answers");
+}
+
 static mirc_udp udp;
 static int udp_got;
 
