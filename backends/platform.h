@@ -33,6 +33,13 @@ uint64_t mirc_plat_wall(void);      /* ns since the epoch */
 mirc_status mirc_plat_entropy(void *buf, size_t len);
 
 /*
+ * The memory the unikernel has for its heap, in bytes: kvm and xen, the RAM
+ * left after the image and its tables; unix, what --memory said (default 64
+ * MiB, not enforced). Fixed at boot.
+ */
+uint64_t mirc_plat_memory(void);
+
+/*
  * Offers the backend a runtime option (an argument before "--" that the
  * runtime itself does not know, e.g. "--net=service0=tap,ifname=tap0" on
  * unix). Returns MIRC_OK if taken, MIRC_NOT_FOUND if unknown, MIRC_INVALID

@@ -25,6 +25,11 @@ uint64_t mirc_plat_wall(void)
     return 1700000000ull * 1000000000ull + fuzz_plat.now;
 }
 
+uint64_t mirc_plat_memory(void)
+{
+    return 64ull << 20;
+}
+
 mirc_status mirc_plat_entropy(void *buf, size_t len)
 {
     uint8_t *p = buf;

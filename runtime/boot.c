@@ -13,6 +13,11 @@
 
 static int quiet;
 
+uint64_t mirc_memory_size(void)
+{
+    return mirc_plat_memory();
+}
+
 const char *mirc_target(void)
 {
     return MIRC_TARGET;

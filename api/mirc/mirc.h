@@ -54,6 +54,15 @@ void mirc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Non-zero when started in quiet mode. */
 int mirc_quiet(void);
 
+/*
+ * The memory this unikernel has for its heap, in bytes, fixed at boot: on kvm
+ * and xen the guest RAM left after the image (the manifest's `memory`); on
+ * unix the manifest's [target.unix] memory (default 64 MiB), which the process
+ * does not enforce. Libraries size their buffers from it (libs/tcpip takes
+ * half unless told otherwise).
+ */
+uint64_t mirc_memory_size(void);
+
 /* The target this image was built for: "unix", "kvm" or "xen". */
 const char *mirc_target(void);
 

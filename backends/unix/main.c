@@ -106,8 +106,35 @@ int unix_kv_split(char *spec, struct unix_kv *kv, int max)
     return n;
 }
 
+static uint64_t memory = 64ull << 20;
+
+uint64_t mirc_plat_memory(void)
+{
+    return memory;
+}
+
+/* --memory=SIZE: 64M, 512K, 1G or bytes; at least 1 MiB. */
+static mirc_status memory_option(const char *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    unsigned shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+    if (shift)
+        end++;
+    if (errno || end == v || *end || *v == '-' || n > (1ull << 40) >> shift ||
+        (n << shift) < (1ull << 20)) {
+        unix_err("--memory=%s: expected a size of at least 1M, e.g. --memory=64M", v);
+        return MIRC_INVALID;
+    }
+    memory = (uint64_t)n << shift;
+    return MIRC_OK;
+}
+
 mirc_status mirc_plat_option(const char *opt)
 {
+    if (strncmp(opt, "--memory=", 9) == 0)
+        return memory_option(opt + 9);
     int is_net = strncmp(opt, "--net:", 6) == 0;
     int is_block = strncmp(opt, "--block:", 8) == 0;
     if (!is_net && !is_block)

@@ -25,12 +25,17 @@
 #undef errno
 extern int errno;
 
-static uintptr_t heap_cur, heap_end;
+static uintptr_t heap_start, heap_cur, heap_end;
 
 void x86_heap_init(uintptr_t start, uintptr_t end)
 {
-    heap_cur = (start + 15) & ~(uintptr_t)15;
+    heap_start = heap_cur = (start + 15) & ~(uintptr_t)15;
     heap_end = end;
+}
+
+uint64_t mirc_plat_memory(void)
+{
+    return heap_end - heap_start;
 }
 
 size_t x86_heap_free(void)

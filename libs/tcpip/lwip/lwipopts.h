@@ -1,12 +1,15 @@
-/* libs/tcpip/lwip/lwipopts.h: lwIP built for mirc: NO_SYS on the loop, pools for a small server. */
+/* libs/tcpip/lwip/lwipopts.h: lwIP built for mirc: NO_SYS on the loop, memory from one budget. */
 #ifndef MIRC_LWIPOPTS_H
 #define MIRC_LWIPOPTS_H
 
+#include <stddef.h>
+
 /*
- * Sizing, for one core serving a few hundred connections: about 2 MB of
- * receive pbufs, a 4 MB heap for send buffers (tcp_write copies into it),
- * 93 KB windows with scaling. Every buffer is a static pool or lwIP's own
- * static heap: nothing comes from the C library's malloc.
+ * Sizing: nothing is sized here. Every pool and buffer comes from lw_mem_malloc
+ * (libs/tcpip/src/lwip_mem.c), which counts it against a budget set at start from the memory
+ * the unikernel has (mirc_memory_size(), or --tcpip-memory): receive, send and control shares,
+ * and per-connection windows and send buffers granted inside them. The numbers below are
+ * the largest a connection may grow to, not what each one costs.
  */
 
 /* Single-threaded, driven by mirc's loop and timers (libs/tcpip/src/lwip_netif.c). */
@@ -19,24 +22,25 @@
 #define LWIP_PROVIDE_ERRNO   0
 #define LWIP_NETIF_API       0
 
-/* Memory */
-#define MEM_LIBC_MALLOC         0
-#define MEMP_MEM_MALLOC         0
+/* Memory: the C library's malloc behind lwIP's own accounting (lwip_mem.c) */
+void *lw_mem_malloc(size_t size);
+void *lw_mem_calloc(size_t n, size_t size);
+void lw_mem_free(void *p);
+#define MEM_LIBC_MALLOC         1
+#define MEMP_MEM_MALLOC         1
+#define mem_clib_malloc         lw_mem_malloc
+#define mem_clib_calloc         lw_mem_calloc
+#define mem_clib_free           lw_mem_free
 #define MEM_ALIGNMENT           8
-#define MEM_SIZE                (4 * 1024 * 1024)
-#define MEMP_NUM_PBUF           256
 #define MEMP_NUM_RAW_PCB        8
 #define MEMP_NUM_UDP_PCB        32
-#define MEMP_NUM_TCP_PCB        512
 #define MEMP_NUM_TCP_PCB_LISTEN 32
-#define MEMP_NUM_TCP_SEG        4096
 #define MEMP_NUM_REASSDATA      16
-#define MEMP_NUM_FRAG_PBUF      64
 #define MEMP_NUM_ARP_QUEUE      64
 #define MEMP_NUM_ND6_QUEUE      64
 #define MEMP_NUM_SYS_TIMEOUT    (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 8)
-#define PBUF_POOL_SIZE          1280
-/* PBUF_POOL_BUFSIZE stays lwIP's default: one 1,514-byte frame per pbuf */
+/* pool pbufs are only lwIP's own (received frames are PBUF_RAM, sized to the frame) */
+#define PBUF_POOL_SIZE          16
 
 /* Link layer */
 #define LWIP_ARP                       1
@@ -59,7 +63,7 @@
 #define IP_FORWARD              0
 #define IP_REASSEMBLY           1
 #define IP_FRAG                 1
-#define IP_REASS_MAX_PBUFS      64
+#define IP_REASS_MAX_PBUFS      32
 #define LWIP_ICMP               1
 #define LWIP_BROADCAST_PING     0
 #define LWIP_RAW                1
@@ -90,17 +94,22 @@
 #define LWIP_TCP                   1
 #define TCP_MSS                    1460
 #define LWIP_WND_SCALE             1
-#define TCP_RCV_SCALE              2
-#define TCP_WND                    (64 * TCP_MSS)
-#define TCP_SND_BUF                (64 * TCP_MSS)
+#define TCP_RCV_SCALE              3
+/* the largest window and send buffer a connection may be granted (lwip_mem.c) */
+#define TCP_WND                    (256 * 1024)
+#define TCP_SND_BUF                (1024 * 1024)
 #define TCP_SND_QUEUELEN           (4 * TCP_SND_BUF / TCP_MSS)
-#define TCP_SNDLOWAT               (TCP_SND_BUF / 2)
-#define TCP_SNDQUEUELOWAT          (TCP_SND_QUEUELEN / 2)
+#define TCP_SNDLOWAT               (2 * TCP_MSS)
+#define TCP_SNDQUEUELOWAT          8
+/* reopen a closed window once two segments fit: grants can be as small as four */
+#define TCP_WND_UPDATE_THRESHOLD   (2 * TCP_MSS)
 #define TCP_QUEUE_OOSEQ            1
-#define TCP_OOSEQ_MAX_PBUFS        64
+#define TCP_OOSEQ_MAX_PBUFS        4
+#define TCP_OOSEQ_MAX_BYTES        (64 * 1024)
 #define LWIP_TCP_SACK_OUT          1
 #define TCP_LISTEN_BACKLOG         1
 #define TCP_DEFAULT_LISTEN_BACKLOG 64
+#define LWIP_TCP_PCB_NUM_EXT_ARGS  1
 #define LWIP_TCP_KEEPALIVE         1
 #define TCP_OVERSIZE               TCP_MSS
 #define SO_REUSE                   1
@@ -119,6 +128,7 @@
 /* Counters for mirc_tcpip_stats */
 #define LWIP_STATS         1
 #define LWIP_STATS_DISPLAY 0
+#define MEMP_STATS         1 /* pcb and segment counts, even with MEMP_MEM_MALLOC */
 #define MIB2_STATS         0
 
 /* Randomness for ports, ISNs and DNS ids comes from mirc_entropy. */

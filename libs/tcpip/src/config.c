@@ -101,6 +101,7 @@ enum opt_kind {
     OPT_DNS,
     OPT_STACK,
     OPT_PUBLISH,
+    OPT_MEMORY,
 };
 
 static const struct {
@@ -121,7 +122,37 @@ static const struct {
     { "dns", OPT_DNS, 0, 1 },
     { "stack", OPT_STACK, 0, 1 },
     { "publish", OPT_PUBLISH, 0, 1 },
+    { "tcpip-memory", OPT_MEMORY, 0, 1 },
 };
+
+/* "65536", "512K", "16M", "1G": bytes; 0 when malformed. */
+static uint64_t parse_size(const char *v)
+{
+    uint64_t n = 0;
+    const char *s = v;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if (n > UINT64_MAX / 10 / 1024 / 1024 / 1024)
+            return 0;
+        n = n * 10 + (uint64_t)(*s - '0');
+    }
+    if (s == v)
+        return 0;
+    switch (*s) {
+    case 'G':
+        n *= 1024;
+        /* fallthrough */
+    case 'M':
+        n *= 1024;
+        /* fallthrough */
+    case 'K':
+        n *= 1024;
+        s++;
+        break;
+    default:
+        break;
+    }
+    return *s ? 0 : n;
+}
 
 static mirc_status apply(struct parser *p, int k, const char *arg, const char *nicname,
                          size_t niclen, const char *val)
@@ -151,6 +182,13 @@ static mirc_status apply(struct parser *p, int k, const char *arg, const char *n
             c->stack = TCPIP_STACK_SOCKET;
         else
             return fail(p, "%s: the stack is 'lwip' or 'socket'", arg);
+        return MIRC_OK;
+    }
+    if (kind == OPT_MEMORY) {
+        uint64_t m = parse_size(val);
+        if (m < LW_MEM_MIN_ARG || m > LW_MEM_MAX_ARG)
+            return fail(p, "%s: expected a size from 512K to 1G, e.g. --tcpip-memory=16M", arg);
+        c->memory = m;
         return MIRC_OK;
     }
     if (kind == OPT_PUBLISH) {

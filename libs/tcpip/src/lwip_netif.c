@@ -26,6 +26,7 @@ static uint64_t lw_timer_deadline; /* of lw_timer while active */
 static uint64_t frames_in, frames_out, frames_dropped;
 static uint8_t tx_bounce[MIRC_NET_MTU_MAX + MIRC_NET_HDR_LEN];
 static uint8_t rx_bounce[MIRC_NET_MTU_MAX + MIRC_NET_HDR_LEN];
+#define ETH_MIN_FRAME 60 /* without the FCS */
 
 /* Platform glue lwIP asks for (arch/cc.h) */
 
@@ -112,38 +113,90 @@ static err_t lw_linkoutput(struct netif *netif, struct pbuf *p)
     return ERR_OK;
 }
 
-/* Reads one frame into a pool pbuf (or drops it when the pool is empty). 0: none left. */
-static int lw_input_one(struct lw_iface *i)
+/*
+ * Control frames are what keeps connections and the link alive and what frees memory: ARP,
+ * ICMP and ICMPv6 (echo, neighbour discovery), TCP segments without payload (ACKs), FIN and
+ * RST. They are received even when the receive share is full; SYNs (new state), fragments,
+ * UDP and TCP data are not.
+ */
+static int control_frame(const uint8_t *f, size_t len)
 {
-    size_t max = (size_t)i->info.mtu + MIRC_NET_HDR_LEN, len = 0;
-    struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)max, PBUF_POOL);
-    int direct = p && !p->next; /* one pbuf holds the largest frame: read straight into it */
-    mirc_status s = mirc_net_read(i->nic, direct ? p->payload : rx_bounce,
-                                  direct ? max : sizeof rx_bounce, &len);
-    if (s == MIRC_AGAIN || s == MIRC_IO || s == MIRC_INVALID) {
-        if (p)
-            pbuf_free(p);
+    if (len < 14)
+        return 0;
+    const uint8_t *ip = f + 14;
+    size_t n = len - 14, l4, iplen;
+    int proto;
+    switch (f[12] << 8 | f[13]) {
+    case 0x0806:
+        return 1;
+    case 0x0800:
+        if (n < 20 || (ip[6] & 0x3f) || ip[7]) /* short, or a fragment */
+            return 0;
+        proto = ip[9];
+        l4 = (size_t)(ip[0] & 15) * 4;
+        iplen = (size_t)(ip[2] << 8 | ip[3]);
+        if (proto == 1)
+            return 1;
+        break;
+    case 0x86dd:
+        if (n < 40)
+            return 0;
+        proto = ip[6];
+        l4 = 40;
+        iplen = 40 + (size_t)(ip[4] << 8 | ip[5]);
+        if (proto == 58)
+            return 1;
+        break;
+    default:
         return 0;
     }
+    if (iplen > n)
+        iplen = n;
+    if (proto != 6 || l4 < 20 || iplen < l4 + 20)
+        return 0;
+    const uint8_t *t = ip + l4;
+    if (t[13] & 0x05) /* FIN or RST */
+        return 1;
+    if (t[13] & 0x02) /* SYN */
+        return 0;
+    return iplen <= l4 + (size_t)(t[12] >> 4) * 4; /* no payload */
+}
+
+/* Reads one frame into a pbuf of its size (or drops it when the receive share is full). 0: none
+ * left. */
+static int lw_input_one(struct lw_iface *i)
+{
+    size_t len = 0;
+    mirc_status s = mirc_net_read(i->nic, rx_bounce, sizeof rx_bounce, &len);
+    if (s == MIRC_AGAIN || s == MIRC_IO || s == MIRC_INVALID)
+        return 0;
     if (s != MIRC_OK) { /* too big for the MTU: dropped and counted by the runtime */
         frames_dropped++;
-        if (p)
-            pbuf_free(p);
         return 1;
     }
     frames_in++;
     LINK_STATS_INC(link.recv);
+    /* A runt is zero-padded to Ethernet's minimum frame, as the wire does: lwIP reads an ARP
+     * header without checking that the frame holds one. */
+    if (len < ETH_MIN_FRAME) {
+        memset(rx_bounce + len, 0, ETH_MIN_FRAME - len);
+        len = ETH_MIN_FRAME;
+    }
+    lw_mem_kind = LW_MEM_RX;
+    lw_mem_control = control_frame(rx_bounce, len);
+    struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_RAM);
+    lw_mem_kind = LW_MEM_OTHER;
     if (!p) {
+        if (!lw_mem_control)
+            lw_budget.frames_shed++;
+        lw_mem_control = 0;
         frames_dropped++;
         LINK_STATS_INC(link.memerr);
+        lw_tcp_shed_ooseq(); /* out-of-order data is the one thing held that peers resend */
         return 1;
     }
-    if (!direct && pbuf_take(p, rx_bounce, (u16_t)len) != ERR_OK) {
-        pbuf_free(p);
-        frames_dropped++;
-        return 1;
-    }
-    pbuf_realloc(p, (u16_t)len);
+    lw_mem_control = 0;
+    memcpy(p->payload, rx_bounce, len);
     if (i->netif.input(p, &i->netif) != ERR_OK) {
         pbuf_free(p);
         frames_dropped++;
@@ -304,7 +357,9 @@ mirc_status lw_start(const struct tcpip_config *cfg)
         return MIRC_NOT_FOUND;
     }
     if (!lwip_ready) {
+        lw_mem_setup(cfg->memory ? cfg->memory : mirc_memory_size() / 2);
         lwip_init();
+        lw_tcp_init();
         netif_add_ext_callback(&ext, lw_ext_cb);
         mirc_timer_init(&lw_timer, lw_timer_cb, NULL);
         lwip_ready = 1;
@@ -402,11 +457,8 @@ void lw_stats(mirc_tcpip_stats *out)
                           lwip_stats.udp.drop + lwip_stats.tcp.drop + lwip_stats.nd6.drop;
     out->checksum_errors = lwip_stats.ip.chkerr + lwip_stats.icmp.chkerr + lwip_stats.udp.chkerr +
                            lwip_stats.tcp.chkerr + lwip_stats.icmp6.chkerr;
-    uint64_t pool = lwip_stats.mem.err;
-    for (int k = 0; k < MEMP_MAX; k++)
-        if (lwip_stats.memp[k])
-            pool += lwip_stats.memp[k]->err;
-    out->pool_failures = pool;
+    out->tcp_half_open = lw_tcp_half_open();
+    lw_mem_stats(out);
 }
 
 /* Hooks (lwip_hooks.h): a static IPv6 gateway */

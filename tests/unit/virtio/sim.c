@@ -644,6 +644,11 @@ _Noreturn void mirc_panic_at(const char *file, int line, const char *fmt, ...)
     abort();
 }
 
+uint64_t mirc_plat_memory(void)
+{
+    return 64ull << 20;
+}
+
 mirc_status mirc_plat_entropy(void *buf, size_t len)
 {
     for (size_t i = 0; i < len; i++)

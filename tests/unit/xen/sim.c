@@ -252,6 +252,11 @@ uint64_t mirc_plat_wall(void)
     return sim.now;
 }
 
+uint64_t mirc_plat_memory(void)
+{
+    return 64ull << 20;
+}
+
 mirc_status mirc_plat_entropy(void *buf, size_t len)
 {
     memset(buf, 0x5a, len);

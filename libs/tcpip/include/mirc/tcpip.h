@@ -67,6 +67,8 @@ int mirc_ipaddr_equal(const mirc_ipaddr *a, const mirc_ipaddr *b);
  *   --ipv4:NIC=A/N  --ipv4-gateway:NIC=G  --dhcp:NIC
  *   --ipv6:NIC=A/N  --no-slaac:NIC                     for the NIC named NIC
  *   --stack=lwip|socket  --publish=HOSTPORT:PORT        stack choice (unix)
+ *   --tcpip-memory=SIZE                                 lwIP's memory budget (512K..1G;
+ *                                                       default half of mirc_memory_size())
  *
  * removes them from argv (updating *argc, keeping argv[*argc] NULL and the
  * order of the rest), and starts the stack. Later options override earlier
@@ -124,7 +126,15 @@ typedef struct mirc_tcpip_stats {
     uint64_t tcp_accepted, tcp_connected; /* connections made, since start */
     uint64_t tcp_open;                    /* mirc_tcp handles currently connected */
     uint64_t bytes_in, bytes_out;         /* TCP payload delivered to and accepted from apps */
-    uint64_t pool_failures;               /* allocations refused by a full pool */
+    uint64_t pool_failures;               /* allocations refused: a share of memory was full */
+    /* lwIP's memory (0 on the socket stack): its budget, set at start from mirc_memory_size()
+     * or --tcpip-memory, what it uses now, at most so far, and how much of it holds received
+     * data not yet delivered and written data not yet acknowledged */
+    uint64_t mem_limit, mem_used, mem_peak, mem_rx, mem_tx;
+    uint64_t tcp_half_open;         /* connections in the handshake now */
+    uint64_t tcp_half_open_evicted; /* half-open connections dropped for newer SYNs */
+    uint64_t tcp_refused;           /* connections refused: the memory budget was committed */
+    uint64_t frames_shed;           /* data frames dropped because received data filled its share */
 } mirc_tcpip_stats;
 
 /* Copies the stack's counters. Returns MIRC_OK or MIRC_INVALID (NULL). */
