@@ -40,7 +40,7 @@ void lw_mem_free(void *p);
 #define MEMP_NUM_ND6_QUEUE      64
 #define MEMP_NUM_SYS_TIMEOUT    (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 8)
 /* pool pbufs are only lwIP's own (received frames are PBUF_RAM, sized to the frame) */
-#define PBUF_POOL_SIZE          16
+#define PBUF_POOL_SIZE 16
 
 /* Link layer */
 #define LWIP_ARP                       1
@@ -90,17 +90,17 @@ void lw_mem_free(void *p);
 #define LWIP_HOOK_ND6_GET_GW(netif, dest) tcpip_lwip_ip6_gateway(netif, dest)
 
 /* Transport */
-#define LWIP_UDP                   1
-#define LWIP_TCP                   1
-#define TCP_MSS                    1460
-#define LWIP_WND_SCALE             1
-#define TCP_RCV_SCALE              3
+#define LWIP_UDP       1
+#define LWIP_TCP       1
+#define TCP_MSS        1460
+#define LWIP_WND_SCALE 1
+#define TCP_RCV_SCALE  3
 /* the largest window and send buffer a connection may be granted (lwip_mem.c) */
-#define TCP_WND                    (256 * 1024)
-#define TCP_SND_BUF                (1024 * 1024)
-#define TCP_SND_QUEUELEN           (4 * TCP_SND_BUF / TCP_MSS)
-#define TCP_SNDLOWAT               (2 * TCP_MSS)
-#define TCP_SNDQUEUELOWAT          8
+#define TCP_WND           (256 * 1024)
+#define TCP_SND_BUF       (1024 * 1024)
+#define TCP_SND_QUEUELEN  (4 * TCP_SND_BUF / TCP_MSS)
+#define TCP_SNDLOWAT      (2 * TCP_MSS)
+#define TCP_SNDQUEUELOWAT 8
 /* reopen a closed window once two segments fit: grants can be as small as four */
 #define TCP_WND_UPDATE_THRESHOLD   (2 * TCP_MSS)
 #define TCP_QUEUE_OOSEQ            1
