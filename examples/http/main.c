@@ -71,16 +71,19 @@ static int status_json(char *buf, size_t size)
 {
     mirc_tcpip_stats s;
     mirc_tcpip_stats_get(&s);
-    return snprintf(buf, size,
-                    "{\"stack\":\"%s\",\"target\":\"%s\",\"uptime_ms\":%" PRIu64
-                    ",\"requests\":%" PRIu64 ",\"connections\":%" PRIu64 ",\"open\":%" PRIu64
-                    ",\"errors\":%" PRIu64 ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64
-                    ",\"frames_in\":%" PRIu64 ",\"frames_out\":%" PRIu64
-                    ",\"frames_dropped\":%" PRIu64 ",\"checksum_errors\":%" PRIu64 "}\n",
-                    mirc_tcpip_stack(), mirc_target(),
-                    (mirc_clock_monotonic() - started_ns) / MIRC_NS_PER_MS, requests, accepted,
-                    open_conns, errors, s.bytes_in, s.bytes_out, s.frames_in, s.frames_out,
-                    s.frames_dropped, s.checksum_errors);
+    return snprintf(
+        buf, size,
+        "{\"stack\":\"%s\",\"target\":\"%s\",\"uptime_ms\":%" PRIu64 ",\"requests\":%" PRIu64
+        ",\"connections\":%" PRIu64 ",\"open\":%" PRIu64 ",\"errors\":%" PRIu64
+        ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 ",\"frames_in\":%" PRIu64
+        ",\"frames_out\":%" PRIu64 ",\"frames_dropped\":%" PRIu64 ",\"checksum_errors\":%" PRIu64
+        ",\"mem_limit\":%" PRIu64 ",\"mem_used\":%" PRIu64 ",\"mem_rx\":%" PRIu64
+        ",\"mem_tx\":%" PRIu64 ",\"half_open\":%" PRIu64 ",\"evicted\":%" PRIu64
+        ",\"refused\":%" PRIu64 ",\"shed\":%" PRIu64 "}\n",
+        mirc_tcpip_stack(), mirc_target(), (mirc_clock_monotonic() - started_ns) / MIRC_NS_PER_MS,
+        requests, accepted, open_conns, errors, s.bytes_in, s.bytes_out, s.frames_in, s.frames_out,
+        s.frames_dropped, s.checksum_errors, s.mem_limit, s.mem_used, s.mem_rx, s.mem_tx,
+        s.tcp_half_open, s.tcp_half_open_evicted, s.tcp_refused, s.frames_shed);
 }
 
 static void on_written(mirc_tcp_write_req *req, mirc_status st, void *ctx);
@@ -127,7 +130,7 @@ static int serve_one(struct conn *c)
     char method[8] = "", path[256] = "", version[16] = "";
     int code = 200, keep = 1;
     const char *type = "text/html; charset=utf-8", *body = page;
-    char json[512];
+    char json[1024];
     int blen = (int)sizeof page - 1;
 
     if (sscanf(c->in, "%7s %255s %15s", method, path, version) != 3 ||

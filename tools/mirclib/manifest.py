@@ -113,7 +113,7 @@ class _Checker:
 NET_KEYS = {"kind", "mode", "local", "remote", "ifname", "mac", "mtu", "hostfwd", "bridge"}
 BLOCK_KEYS = {"kind", "file", "size", "sector-size", "read-only"}
 TARGET_KEYS = {
-    "unix": {"stack"},
+    "unix": {"stack", "memory"},
     "kvm": {"memory", "machine", "accel", "cpu"},
     "xen": {"memory"},
 }

@@ -146,6 +146,8 @@ def run_command(cfg, m, img, over, a, app_args):
     cmd = [img]
     if a.quiet:
         cmd.append("--quiet")
+    if "memory" in m.targets["unix"]:  # what mirc_memory_size() says; libs size buffers from it
+        cmd.append(f"--memory={mf.parse_size(m.targets['unix']['memory'])}")
     stack, tcpip_args = _unix_stack(m, a)
     for d, s in device_settings(m, target, over):
         if d.kind == "net" and stack == "socket":

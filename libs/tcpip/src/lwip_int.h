@@ -95,13 +95,15 @@ void lw_mem_setup(uint64_t budget);
 /* Bytes a share can still allocate below its limit. */
 size_t lw_mem_room(int share);
 void lw_mem_stats(mirc_tcpip_stats *out);
+/* Half-open connections a listener may have before new SYNs push out the oldest. */
+unsigned lw_half_open_max(void);
 
 /* A connection's grants: its receive window and send buffer, in bytes. */
 struct lw_grant {
     uint32_t wnd, snd;
     uint32_t acked; /* bytes acknowledged since the send buffer last grew */
 };
-/* Admits a connection with starting grants; 0 (counted) when even the smallest do not fit. */
+/* Admits a connection with the smallest grants; 0 when they do not fit. */
 int lw_grant_open(struct lw_grant *gr);
 /* Once established: grows the grants to what the free shares allow; by how much each grew. */
 void lw_grant_start(struct lw_grant *gr, uint32_t *wnd_more, uint32_t *snd_more);

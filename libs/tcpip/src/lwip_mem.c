@@ -132,6 +132,12 @@ void lw_mem_setup(uint64_t budget)
     lw_budget.mem_limit = budget;
 }
 
+unsigned lw_half_open_max(void)
+{
+    unsigned n = g.conns_max / 2;
+    return n < 16 ? 16 : n > 200 ? 200 : n; /* lwIP's own backlog stops at 255 */
+}
+
 /* Grants */
 
 /* A grant between lo and hi: a twelfth of what is free, as costed by cost(). */
@@ -148,10 +154,8 @@ int lw_grant_open(struct lw_grant *gr)
 {
     size_t rx_min = rx_cost(LW_WND_MIN), tx_min = tx_cost(LW_SND_MIN);
     if (g.conns >= g.conns_max || g.rx_commit + rx_min > g.rx_share ||
-        g.tx_commit + tx_min > g.tx_share) {
-        lw_budget.tcp_refused++;
+        g.tx_commit + tx_min > g.tx_share)
         return 0;
-    }
     gr->wnd = LW_WND_MIN;
     gr->snd = LW_SND_MIN;
     gr->acked = 0;

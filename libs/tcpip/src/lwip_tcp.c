@@ -66,24 +66,31 @@ static err_t grant_passive_open(u8_t id, struct tcp_pcb_listen *lpcb, struct tcp
 
 static const struct tcp_ext_arg_callbacks grant_callbacks = { grant_destroyed, grant_passive_open };
 
-/* Admits a new pcb with the smallest grants, before its SYN or SYN-ACK goes out. */
+/* TIME_WAIT connections hold no data: their grants go back (only when needed, it is a walk). */
+static void reclaim_time_wait(void)
+{
+    for (struct tcp_pcb *p = tcp_tw_pcbs; p; p = p->next) {
+        struct lw_grant *gr = grant_of(p);
+        if (gr) {
+            tcp_ext_arg_set(p, ext_id, NULL);
+            grant_destroyed(ext_id, gr);
+        }
+    }
+}
+
+/* Gives a pcb its grants, the smallest; 0 (counted) when they do not fit. */
 static int grant_attach(struct tcp_pcb *pcb)
 {
     struct lw_grant *gr = lw_mem_malloc(sizeof *gr);
     if (!gr)
         return 0;
-    if (!lw_grant_open(gr)) {
+    if (!lw_grant_open(gr) && (reclaim_time_wait(), !lw_grant_open(gr))) {
+        lw_budget.tcp_refused++;
         lw_mem_free(gr);
         return 0;
     }
     tcp_ext_arg_set_callbacks(pcb, ext_id, &grant_callbacks);
     tcp_ext_arg_set(pcb, ext_id, gr);
-    /* A SYN-ACK offers the grant as its window when window scaling is agreed. Otherwise the
-     * window must stay lwIP's default until the handshake ends (a later SYN with the option
-     * would find it changed and trip an assertion); grant_grow applies it then, before any
-     * data is taken. */
-    if (pcb->flags & TF_WND_SCALE)
-        pcb->rcv_wnd = pcb->rcv_ann_wnd = (tcpwnd_size_t)gr->wnd;
     pcb->snd_buf = (tcpwnd_size_t)gr->snd;
     return 1;
 }
@@ -104,17 +111,16 @@ static void grant_grow(struct tcp_pcb *pcb)
 }
 
 /*
- * Half-open connections are bounded apart from established ones: past LW_HALF_OPEN per
- * listener, a new SYN pushes out the oldest half-open connection (no RST: its peer may be
- * spoofed). A flood of SYNs from forged addresses then costs a fixed number of pcbs, and a
- * real client's handshake, which completes in one round trip, is not starved.
+ * Half-open connections cost a pcb and no grant (they get one once established), and are
+ * bounded apart from established ones: past lw_half_open_max() per listener, a new SYN pushes
+ * out the oldest half-open connection (no RST: its peer may be spoofed). A flood of SYNs from
+ * forged addresses then costs a fixed number of pcbs, and a real client's handshake, which
+ * completes in one round trip, is not starved.
  */
-#define LW_HALF_OPEN 64
-
 static void evict_half_open(struct tcp_pcb_listen *lpcb, struct tcp_pcb *npcb)
 {
     struct tcp_pcb *old = NULL;
-    int n = 0;
+    unsigned n = 0;
     for (struct tcp_pcb *p = tcp_active_pcbs; p; p = p->next) {
         if (p == npcb || p->state != SYN_RCVD || p->listener != lpcb)
             continue;
@@ -122,7 +128,7 @@ static void evict_half_open(struct tcp_pcb_listen *lpcb, struct tcp_pcb *npcb)
         if (!old || (s32_t)(p->tmr - old->tmr) <= 0) /* newer pcbs come first in the list */
             old = p;
     }
-    if (n >= LW_HALF_OPEN && old) {
+    if (n >= lw_half_open_max() && old) {
         tcp_abandon(old, 0);
         lw_budget.half_open_evicted++;
     }
@@ -132,7 +138,13 @@ static err_t grant_passive_open(u8_t id, struct tcp_pcb_listen *lpcb, struct tcp
 {
     (void)id;
     evict_half_open(lpcb, npcb);
-    return grant_attach(npcb) ? ERR_OK : ERR_MEM; /* lwIP abandons npcb: no SYN-ACK */
+    tcp_ext_arg_set_callbacks(npcb, ext_id, &grant_callbacks);
+    /* With window scaling agreed the SYN-ACK offers the smallest window. Without, the window
+     * must stay lwIP's default until the handshake ends (a later SYN with the option would
+     * find it changed and trip an assertion); grant_grow sets it then, before any data. */
+    if (npcb->flags & TF_WND_SCALE)
+        npcb->rcv_wnd = npcb->rcv_ann_wnd = (tcpwnd_size_t)LW_WND_MIN;
+    return ERR_OK;
 }
 
 unsigned lw_tcp_half_open(void)
@@ -348,7 +360,7 @@ static err_t lw_accept(void *arg, struct tcp_pcb *pcb, err_t err)
     struct lw_conn *l = arg;
     if (err != ERR_OK || !pcb || !l)
         return ERR_VAL;
-    struct lw_conn *c = l->acc_count < l->backlog ? conn_new() : NULL;
+    struct lw_conn *c = l->acc_count < l->backlog && grant_attach(pcb) ? conn_new() : NULL;
     if (!c) {
         tcp_abort(pcb);
         return ERR_ABRT;
