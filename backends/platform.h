@@ -55,6 +55,12 @@ mirc_status mirc_plat_option(const char *opt);
  */
 mirc_status mirc_plat_net_open(const char *name, unsigned index, int *handle, mirc_net_info *info);
 mirc_status mirc_plat_net_write(int handle, const void *buf, size_t len);
+/*
+ * Reads one frame; MIRC_TOO_BIG when it does not fit `size` (it is gone). A
+ * frame the backend refuses (on unix dgram: a datagram from a sender other
+ * than the configured remote) is returned as MIRC_OK with *len = 0: the
+ * runtime drops and counts it with the runts and reads on.
+ */
 mirc_status mirc_plat_net_read(int handle, void *buf, size_t size, size_t *len);
 
 /* As mirc_plat_net_open, for the `index`-th disk of the manifest. */

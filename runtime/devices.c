@@ -151,9 +151,12 @@ mirc_status mirc_net_read(mirc_net *net, void *buf, size_t size, size_t *len)
     if (!net || !buf || !len)
         return MIRC_INVALID;
     mirc_status s;
-    /* runts cannot be Ethernet frames: drop and count them here, for every backend */
+    size_t max = (size_t)net->info.mtu + MIRC_NET_HDR_LEN;
+    /* runts cannot be Ethernet frames, and a frame beyond the MTU breaks the contract apps size
+     * their buffers by: drop and count both here, for every backend (a backend reports a
+     * frame it refused itself, e.g. from a stranger, as an empty one) */
     while ((s = mirc_plat_net_read(net->handle, buf, size, len)) == MIRC_OK &&
-           *len < MIRC_NET_HDR_LEN)
+           (*len < MIRC_NET_HDR_LEN || (*len > max && *len <= size)))
         net->stats.rx_dropped++;
     if (s == MIRC_OK) {
         if (*len > size)

@@ -34,7 +34,8 @@ typedef struct mirc_net_info {
 typedef struct mirc_net_stats {
     uint64_t rx_packets, rx_bytes; /* frames handed to the application */
     uint64_t tx_packets, tx_bytes; /* frames accepted by the device */
-    uint64_t rx_dropped;           /* frames lost: too big for the caller's buffer */
+    uint64_t rx_dropped;           /* frames lost: runts, longer than mtu + 14, too big for
+                                      the caller's buffer, or not from the link's peer */
     uint64_t tx_dropped;           /* frames refused: too big, too small, device error */
 } mirc_net_stats;
 
@@ -78,8 +79,11 @@ mirc_status mirc_net_write(mirc_net *net, const void *buf, size_t len);
 
 /*
  * Receives one frame into buf, of at most size bytes, and stores its length
- * in *len. Never blocks. A buffer of mtu + 14 bytes always suffices; a frame
- * that does not fit is dropped, counted in rx_dropped and reported.
+ * in *len. Never blocks. A buffer of mtu + 14 bytes always suffices: frames
+ * shorter than the header or longer than mtu + 14 are dropped and counted in
+ * rx_dropped without being reported, and so is a datagram on an
+ * Ethernet-over-UDP link that does not come from the link's peer. A frame that
+ * does not fit the caller's buffer is dropped, counted and reported.
  *
  * Returns MIRC_OK; MIRC_AGAIN (no frame waiting); MIRC_INVALID (NULL
  * argument); MIRC_TOO_BIG (a frame larger than size was dropped); MIRC_IO.

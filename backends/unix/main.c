@@ -91,19 +91,28 @@ mirc_status mirc_plat_entropy(void *buf, size_t len)
 int unix_kv_split(char *spec, struct unix_kv *kv, int max)
 {
     int n = 0;
-    for (char *item = spec; item;) {
-        char *comma = strchr(item, ',');
-        if (comma)
-            *comma = '\0';
+    char *out = spec; /* unescaping only shortens: items are rewritten in place */
+    for (char *in = spec, *item = spec;; in++) {
+        if (*in == ',' && in[1] == ',') { /* ",," is a comma inside the item */
+            *out++ = *in++;
+            continue;
+        }
+        if (*in != ',' && *in != '\0') {
+            *out++ = *in;
+            continue;
+        }
+        int last = *in == '\0';
+        *out++ = '\0';
         if (n == max)
             return -1;
         char *eq = strchr(item, '=');
         kv[n].key = item;
         kv[n].val = eq ? (*eq = '\0', eq + 1) : item + strlen(item);
         n++;
-        item = comma ? comma + 1 : NULL;
+        if (last)
+            return n;
+        item = out;
     }
-    return n;
 }
 
 static uint64_t memory = 64ull << 20;

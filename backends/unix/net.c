@@ -23,9 +23,11 @@ struct unix_net {
     int is_tap;
     uint8_t mac[6];
     int have_mac;
-    unsigned mtu;         /* 0: the host's (tap) or 1500 (dgram) */
-    char *ifname;         /* tap */
-    char *local, *remote; /* dgram: HOST:PORT */
+    unsigned mtu;                 /* 0: the host's (tap) or 1500 (dgram) */
+    char *ifname;                 /* tap */
+    char *local, *remote;         /* dgram: HOST:PORT */
+    struct sockaddr_storage peer; /* dgram: the remote, the only sender accepted */
+    socklen_t peer_len;
     uv_poll_t poll;
     int polling;
 };
@@ -102,24 +104,31 @@ int unix_net_add(const char *name, char *spec)
     return 0;
 }
 
-static int resolve(const char *name, const char *hostport, struct sockaddr_storage *ss,
+/* HOST:PORT or [IPV6]:PORT into an address of `family` (AF_UNSPEC: any). */
+static int resolve(const char *name, const char *hostport, int family, struct sockaddr_storage *ss,
                    socklen_t *len)
 {
     char host[256];
-    const char *colon = strrchr(hostport, ':');
-    if (!colon || colon == hostport || (size_t)(colon - hostport) >= sizeof host) {
+    const char *h = hostport, *colon = strrchr(hostport, ':');
+    size_t hlen = colon ? (size_t)(colon - hostport) : 0;
+    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') { /* an IPv6 address in brackets */
+        h++;
+        hlen -= 2;
+    }
+    if (!colon || hlen == 0 || hlen >= sizeof host) {
         unix_err("net '%s': '%s' is not HOST:PORT", name, hostport);
         return -1;
     }
-    memcpy(host, hostport, (size_t)(colon - hostport));
-    host[colon - hostport] = '\0';
-    struct addrinfo hints = { .ai_family = AF_UNSPEC,
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    struct addrinfo hints = { .ai_family = family,
                               .ai_socktype = SOCK_DGRAM,
                               .ai_flags = AI_NUMERICSERV },
                     *res;
     int r = getaddrinfo(host, colon + 1, &hints, &res);
     if (r != 0) {
-        unix_err("net '%s': cannot resolve '%s': %s", name, hostport, gai_strerror(r));
+        unix_err("net '%s': cannot resolve '%s'%s: %s", name, hostport,
+                 family == AF_UNSPEC ? "" : " to the local address's family", gai_strerror(r));
         return -1;
     }
     memcpy(ss, res->ai_addr, res->ai_addrlen);
@@ -128,11 +137,30 @@ static int resolve(const char *name, const char *hostport, struct sockaddr_stora
     return 0;
 }
 
+/* Whether a datagram's source is the link's peer: same family, address and port. */
+static int from_peer(const struct unix_net *d, const struct sockaddr_storage *from, socklen_t len)
+{
+    if (from->ss_family != d->peer.ss_family)
+        return 0;
+    if (from->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const void *)from, *b = (const void *)&d->peer;
+        return len >= sizeof *a && a->sin_port == b->sin_port &&
+               a->sin_addr.s_addr == b->sin_addr.s_addr;
+    }
+    if (from->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const void *)from, *b = (const void *)&d->peer;
+        return len >= sizeof *a && a->sin6_port == b->sin6_port &&
+               memcmp(&a->sin6_addr, &b->sin6_addr, sizeof a->sin6_addr) == 0;
+    }
+    return 0;
+}
+
 static int open_dgram(struct unix_net *d)
 {
-    struct sockaddr_storage la, ra;
-    socklen_t llen, rlen;
-    if (resolve(d->name, d->local, &la, &llen) < 0 || resolve(d->name, d->remote, &ra, &rlen) < 0)
+    struct sockaddr_storage la;
+    socklen_t llen;
+    if (resolve(d->name, d->local, AF_UNSPEC, &la, &llen) < 0 ||
+        resolve(d->name, d->remote, la.ss_family, &d->peer, &d->peer_len) < 0)
         return -1;
     int fd = socket(la.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -149,8 +177,9 @@ static int open_dgram(struct unix_net *d)
         close(fd);
         return -1;
     }
-    /* connect: only the peer's frames are accepted, and send() goes to it */
-    if (connect(fd, (struct sockaddr *)&ra, rlen) < 0) {
+    /* connect: the kernel then queues only the peer's datagrams (others never take room in
+     * our buffer), and send() goes to it; what arrived before this is checked on reading */
+    if (connect(fd, (struct sockaddr *)&d->peer, d->peer_len) < 0) {
         unix_err("net '%s': cannot connect to %s: %s", d->name, d->remote, strerror(errno));
         close(fd);
         return -1;
@@ -288,7 +317,13 @@ mirc_status mirc_plat_net_read(int h, void *buf, size_t size, size_t *len)
             if (n > 0)
                 memcpy(buf, frame, (size_t)n);
         } else {
-            n = recv(d->fd, buf, size, MSG_TRUNC);
+            struct sockaddr_storage from;
+            socklen_t flen = sizeof from;
+            n = recvfrom(d->fd, buf, size, MSG_TRUNC, (struct sockaddr *)&from, &flen);
+            if (n >= 0 && !from_peer(d, &from, flen)) {
+                *len = 0; /* a third party's: refused, and counted by the runtime with the runts */
+                return MIRC_OK;
+            }
             if (n > (ssize_t)size)
                 return MIRC_TOO_BIG;
         }

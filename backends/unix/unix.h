@@ -15,13 +15,14 @@ void unix_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /*
  * Device specs as given in runtime options ("--net:NAME=SPEC"). A spec is a
  * comma-separated list of key=value pairs; the first item may be a bare
- * word (the mode for NICs, the file for disks).
+ * word (the mode for NICs, the file for disks). As in QEMU's options, a comma
+ * inside a value is written twice: "file=a,,b.img" is the file "a,b.img".
  */
 struct unix_kv {
     char *key, *val; /* val is "" for a bare word */
 };
 #define UNIX_KV_MAX 16
-/* Splits `spec` in place. Returns the number of items, or -1 if too many. */
+/* Splits `spec` in place, turning ",," into ",". Returns the number of items, or -1 if too many. */
 int unix_kv_split(char *spec, struct unix_kv *kv, int max);
 
 /* Per-device registration, called from mirc_plat_option; 0 or -1 after unix_err. */

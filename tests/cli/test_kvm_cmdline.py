@@ -230,11 +230,14 @@ class CrossFile(unittest.TestCase):
         self.assertIn("cpu_family = 'x86_64'", text)
 
 
-class DgramConflicts(unittest.TestCase):
+class DgramSockets(unittest.TestCase):
+    """The sockets mirc run gives QEMU for dgram NICs (QEMU's own socket takes any sender's)."""
+
     def test_the_same_local_port_twice_names_the_second_nic(self):
         devs = [nic("a", mode="dgram", local="127.0.0.1:47390", remote="127.0.0.1:1"),
                 nic("b", 1, mode="dgram", local="127.0.0.1:47390", remote="127.0.0.1:2")]
-        bad = kvm.dgram_conflicts(devs)
+        socks, bad = kvm.dgram_sockets(devs)
+        self.assertEqual(socks, {})
         self.assertEqual(bad[0], "b")
         self.assertIn("also used by net device 'a'", bad[1])
 
@@ -243,15 +246,82 @@ class DgramConflicts(unittest.TestCase):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as held:
             held.bind(("127.0.0.1", 0))
             port = held.getsockname()[1]
-            bad = kvm.dgram_conflicts([nic("n", mode="dgram", local=f"127.0.0.1:{port}",
-                                           remote="127.0.0.1:1")])
+            socks, bad = kvm.dgram_sockets([nic("n", mode="dgram", local=f"127.0.0.1:{port}",
+                                                remote="127.0.0.1:1")])
         self.assertEqual(bad[0], "n")
         self.assertIn("cannot bind", bad[1])
 
-    def test_free_ports_and_other_modes_pass(self):
-        self.assertIsNone(kvm.dgram_conflicts([nic("u", mode="user"), disk("d", "/x.img")]))
-        self.assertIsNone(kvm.dgram_conflicts([nic("n", mode="dgram", local="127.0.0.1:0",
-                                                   remote="127.0.0.1:1")]))
+    def test_other_modes_get_no_socket(self):
+        self.assertEqual(kvm.dgram_sockets([nic("u", mode="user"), disk("d", "/x.img")]), ({}, None))
+
+    def _exchange(self, family, host, lport, rport):
+        import socket
+        socks, bad = kvm.dgram_sockets([nic("n", mode="dgram", local=f"{host}:{lport}",
+                                            remote=f"{host}:{rport}")])
+        self.assertIsNone(bad)
+        so = socks["n"]
+        addr = host.strip("[]")
+        with socket.socket(family, socket.SOCK_DGRAM) as peer, \
+                socket.socket(family, socket.SOCK_DGRAM) as stranger:
+            peer.bind((addr, rport))
+            stranger.bind((addr, 0))
+            stranger.sendto(b"stranger", (addr, lport))
+            peer.sendto(b"peer", (addr, lport))
+            so.settimeout(1)
+            self.assertEqual(so.recv(100), b"peer", "the stranger's datagram came first")
+            so.setblocking(False)
+            with self.assertRaises(BlockingIOError, msg="the stranger's datagram arrived"):
+                so.recv(100)
+            so.send(b"to peer")  # QEMU sends with send(): the socket knows its remote
+            peer.settimeout(1)
+            self.assertEqual(peer.recv(100), b"to peer")
+        so.close()
+
+    def test_the_socket_takes_only_the_remotes_datagrams(self):
+        import socket
+        self._exchange(socket.AF_INET, "127.0.0.1", 47391, 47392)
+
+    def test_ipv6_in_brackets(self):
+        import socket
+        try:
+            with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
+                probe.bind(("::1", 0))
+        except OSError:
+            self.skipTest("no IPv6 loopback here")
+        self._exchange(socket.AF_INET6, "[::1]", 47393, 47394)
+
+    def test_qemu_gets_the_descriptor_not_an_address(self):
+        a = argv(devices=[nic("n", mode="dgram", local="127.0.0.1:5555", remote="127.0.0.1:5556")],
+                 dgram_fds={"n": 7})
+        self.assertEqual(opt(a, "-netdev"), ["dgram,id=net-n,local.type=fd,local.str=7"])
+
+
+class Injection(unittest.TestCase):
+    """No user value adds a QEMU option: hosts are checked, and values are escaped (',,')."""
+
+    def test_a_comma_in_a_dgram_address_is_refused(self):
+        for bad in ("127.0.0.1,hostfwd=tcp::22-:22:1", "127.0.0.1:1,x=y", "a b:1", "[::1,x]:1",
+                    "127.0.0.1:0", "127.0.0.1:65536"):
+            with self.assertRaisesRegex(UserError, "is not HOST:PORT", msg=bad):
+                argv(devices=[nic("n", mode="dgram", local=bad, remote="127.0.0.1:2")])
+            with self.assertRaisesRegex(UserError, "is not HOST:PORT", msg=bad):
+                argv(devices=[nic("n", mode="dgram", local="127.0.0.1:2", remote=bad)])
+
+    def test_host_names_and_ipv6_reach_qemu_as_given(self):
+        a = argv(devices=[nic("n", mode="dgram", local="peer-1.example:5555", remote="[::1]:5556")])
+        self.assertEqual(opt(a, "-netdev"), [
+            "dgram,id=net-n,local.type=inet,local.host=peer-1.example,local.port=5555,"
+            "remote.type=inet,remote.host=::1,remote.port=5556"])
+
+    def test_values_are_escaped_even_past_the_manifest_checks(self):
+        a = argv(devices=[nic("n", mode="tap", ifname="t,x=1", mac="52:54:00:12:34:56,y=2")])
+        self.assertEqual(opt(a, "-netdev"), ["tap,id=net-n,ifname=t,,x=1,script=no,downscript=no"])
+        self.assertIn("virtio-net-device,netdev=net-n,mac=52:54:00:12:34:56,,y=2", opt(a, "-device"))
+
+    def test_every_disk_path_is_escaped(self):
+        a = argv(devices=[disk("d", "/x,if=floppy,file=/etc/passwd")])
+        self.assertEqual(opt(a, "-drive")[0],
+                         "id=blk-d,file=/x,,if=floppy,,file=/etc/passwd,format=raw,if=none,cache=writeback")
 
 
 class KvmProbe(unittest.TestCase):

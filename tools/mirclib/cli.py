@@ -9,6 +9,7 @@ import sys
 
 from . import manifest as mf
 from . import targets
+from .spec import split as splitspec
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
 
@@ -156,17 +157,30 @@ def cmd_build(appdir, argv):
 
 
 def parse_spec(spec, first_key):
-    """'dgram,local=a:1,remote=b:2' -> {'mode': 'dgram', 'local': ..., ...}."""
+    """'dgram,local=a:1,remote=b:2' -> {'mode': 'dgram', 'local': ..., ...}; ',,' is a comma in a value."""
     out = {}
-    for i, item in enumerate(spec.split(",")):
+    for i, item in enumerate(splitspec(spec)):
         if "=" in item:
             k, v = item.split("=", 1)
             out[k] = v
         elif i == 0 and item:
             out[first_key] = item
         else:
-            raise UserError(f"malformed device spec '{spec}': '{item}' is not KEY=VALUE")
+            raise UserError(f"malformed device spec '{spec}': '{item}' is not KEY=VALUE "
+                            "(write a comma inside a value twice: ',,')")
     return out
+
+
+def _typed(s):
+    """Command-line strings as the manifest would hold them (ints, booleans, lists)."""
+    for k in ("mtu", "sector-size"):
+        if k in s and s[k].isdigit():
+            s[k] = int(s[k])
+    if "read-only" in s:
+        s["read-only"] = s["read-only"] in ("on", "true", "1", "yes", "")
+    if "hostfwd" in s:
+        s["hostfwd"] = [s["hostfwd"]]
+    return s
 
 
 def device_overrides(m, nets, blocks):
@@ -180,11 +194,8 @@ def device_overrides(m, nets, blocks):
             if name not in devs:
                 raise UserError(f"--{kind} {name}=...: no {kind} device '{name}' in mirc.toml "
                                 f"(declared: {', '.join(devs) or 'none'})")
-            s = parse_spec(spec, "mode" if kind == "net" else "file")
-            if kind == "block" and "read-only" in s:
-                s["read-only"] = s["read-only"] in ("on", "true", "1", "yes", "")
-            if kind == "block" and "sector-size" in s:
-                s["sector-size"] = int(s["sector-size"]) if s["sector-size"].isdigit() else s["sector-size"]
+            s = _typed(parse_spec(spec, "mode" if kind == "net" else "file"))
+            mf.check_override(kind, name, s, f"--{kind} {item}")
             over[name] = s
     return over
 
@@ -196,13 +207,16 @@ def cmd_run(appdir, argv):
         argv, app_args = argv[:i], argv[i + 1:]
     p = argparse.ArgumentParser(prog="mirc run", description=(
         "Run the configured app with the devices mirc.toml declares; exits with its status. "
-        "Arguments after '--' go to mirc_main."))
+        "Arguments after '--' go to mirc_main. In a SPEC, items are separated by commas and a "
+        "comma inside a value is written twice, as QEMU does: --block disk0=my,,disk.img"))
     p.add_argument("-t", "--target", choices=CONFIGS, help="default: the last configured")
     p.add_argument("-q", "--quiet", action="store_true", help="the runtime prints nothing of its own")
     p.add_argument("--net", action="append", metavar="NAME=SPEC",
-                   help="attach NIC NAME: dgram,local=H:P,remote=H:P | tap,ifname=TAP | user (kvm)")
+                   help="attach NIC NAME: dgram,local=H:P,remote=H:P | tap,ifname=TAP | user (kvm); "
+                   "H is a host name, an IPv4 address or [IPv6]")
     p.add_argument("--block", action="append", metavar="NAME=SPEC",
-                   help="attach disk NAME: FILE[,sector-size=N][,read-only=on]")
+                   help="attach disk NAME: FILE[,sector-size=N][,read-only=on]; FILE may be anywhere "
+                   "(a manifest's files stay inside the app directory) and is not created")
     p.add_argument("-p", "--publish", action="append", default=[], metavar="HOST:GUEST",
                    help="kvm user networking: forward host port to guest port; unix socket "
                    "stack: the app's port GUEST listens on host port HOST")
@@ -221,11 +235,11 @@ def cmd_run(appdir, argv):
         raise UserError(f"--stack is for the unix target; {cfg['target']} always runs lwIP")
     over = device_overrides(m, a.net, a.block)
     img = targets.image_path(cfg) if a.no_build or a.dry_run else compile_app(cfg, quiet=True)
-    cmd, decode = targets.run_command(cfg, m, img, over, a, app_args)
+    cmd, decode, files = targets.run_command(cfg, m, img, over, a, app_args)
     if a.dry_run:
         print(" ".join(_shquote(x) for x in cmd))
         return 0
-    return run_process(cmd, decode)
+    return run_process(cmd, decode, files)
 
 
 def _shquote(s):
@@ -245,13 +259,17 @@ def _die_with(parent):
         os._exit(255)
 
 
-def run_process(cmd, decode):
-    """Runs the unikernel's process; returns the app's exit status (255 for a crash)."""
+def run_process(cmd, decode, files=()):
+    """Runs the unikernel's process, which inherits `files` (sockets) at their descriptor
+    numbers; returns the app's exit status (255 for a crash)."""
     me = os.getpid()
     try:
-        proc = subprocess.Popen(cmd, preexec_fn=lambda: _die_with(me))
+        proc = subprocess.Popen(cmd, preexec_fn=lambda: _die_with(me), pass_fds=[f.fileno() for f in files])
     except OSError as e:
         raise UserError(f"cannot start {cmd[0]}: {e.strerror}")
+    finally:
+        for f in files:  # the process holds its own copies
+            f.close()
     forward = lambda sig, frame: proc.send_signal(sig)  # noqa: E731
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, forward)

@@ -18,6 +18,7 @@ import subprocess
 import sys
 
 from . import manifest as mf
+from . import spec
 from . import targets
 
 QEMU = "qemu-system-x86_64"
@@ -162,8 +163,11 @@ def _hostfwd(spec):
 
 
 def _hostport(v):
-    host, port = v.rsplit(":", 1)
-    return host.strip("[]"), port
+    """'H:P' or '[V6]:P' -> (host, port); the manifest checked it, an override too."""
+    hp = mf.parse_hostport(v)
+    if hp is None:
+        raise _err(f"'{v}' is not HOST:PORT (a host name, IPv4 address or [IPv6 address], and a port)")
+    return hp
 
 
 def net_mode(s):
@@ -171,8 +175,14 @@ def net_mode(s):
     return s.get("mode") or ("dgram" if "local" in s or "remote" in s else "user")
 
 
-def net_args(d, s, pci, publish=()):
-    """-netdev and -device for NIC d with settings s."""
+def net_args(d, s, pci, publish=(), dgram_fd=None):
+    """-netdev and -device for NIC d with settings s.
+
+    dgram_fd: for a dgram NIC, the descriptor QEMU inherits of a UDP socket bound to local
+    and connected to remote (dgram_sockets). Given it, only the remote's datagrams arrive:
+    QEMU's own inet socket (net/dgram.c) takes frames from any sender. Without it (dry
+    runs, tests) the inet form is written.
+    """
     nid = f"net-{d.name}"
     mode = net_mode(s)
     if mode == "user":
@@ -184,40 +194,43 @@ def net_args(d, s, pci, publish=()):
     elif mode == "tap":
         if "ifname" not in s:
             raise _err(f"net '{d.name}': tap needs ifname in mirc.toml, or --net {d.name}=tap,ifname=tap0")
-        netdev = f"tap,id={nid},ifname={s['ifname']},script=no,downscript=no"
+        netdev = f"tap,id={nid},ifname={spec.escape(s['ifname'])},script=no,downscript=no"
     elif mode == "dgram":
         if "local" not in s or "remote" not in s:
             raise _err(f"net '{d.name}': dgram needs local and remote (HOST:PORT) in mirc.toml, or "
                        f"--net {d.name}=dgram,local=127.0.0.1:5000,remote=127.0.0.1:5001")
         lh, lp = _hostport(s["local"])
         rh, rp = _hostport(s["remote"])
-        netdev = (f"dgram,id={nid},local.type=inet,local.host={lh},local.port={lp},"
-                  f"remote.type=inet,remote.host={rh},remote.port={rp}")
+        if dgram_fd is not None:
+            netdev = f"dgram,id={nid},local.type=fd,local.str={int(dgram_fd)}"
+        else:
+            netdev = (f"dgram,id={nid},local.type=inet,local.host={spec.escape(lh)},local.port={lp},"
+                      f"remote.type=inet,remote.host={spec.escape(rh)},remote.port={rp}")
     else:
         raise _err(f"net '{d.name}': mode '{mode}' is not available on kvm (use user, tap or dgram)")
     dev = ("virtio-net-pci" if pci else "virtio-net-device") + f",netdev={nid}"
     if "mac" in s:
-        dev += f",mac={s['mac']}"
+        dev += f",mac={spec.escape(s['mac'])}"
     if "mtu" in s:
-        dev += f",host_mtu={s['mtu']}"
+        dev += f",host_mtu={spec.escape(s['mtu'])}"
     return ["-netdev", netdev, "-device", dev]
 
 
 def block_args(d, s, path, pci):
     """-drive and -device for disk d backed by path."""
     bid = f"blk-{d.name}"
-    drive = f"id={bid},file={path.replace(',', ',,')},format=raw,if=none,cache=writeback"
+    drive = f"id={bid},file={spec.escape(path)},format=raw,if=none,cache=writeback"
     if s.get("read-only"):
         drive += ",readonly=on"
     dev = ("virtio-blk-pci" if pci else "virtio-blk-device") + f",drive={bid}"
     ss = s.get("sector-size", 512)
     if ss != 512:
-        dev += f",logical_block_size={ss},physical_block_size={ss}"
+        dev += f",logical_block_size={int(ss)},physical_block_size={int(ss)}"
     return ["-drive", drive, "-device", dev]
 
 
 def qemu_argv(img, topts, devices, app_args, *, kvm_ok, quiet=False, gdb=False, publish=(),
-              extra_boot=(), kvm_debuggable=True):
+              extra_boot=(), kvm_debuggable=True, dgram_fds=None):
     """QEMU's argv for image img.
 
     topts: [target.kvm] of the manifest (machine, memory, accel, cpu).
@@ -225,6 +238,7 @@ def qemu_argv(img, topts, devices, app_args, *, kvm_ok, quiet=False, gdb=False, 
     kvm_ok: whether /dev/kvm is usable (decides accel = auto).
     kvm_debuggable: whether QEMU's gdb stub can stop a KVM guest here (with
     gdb and accel = auto, TCG is used when it cannot).
+    dgram_fds: NIC name -> descriptor of its connected socket (see net_args).
     """
     machine = topts.get("machine", "microvm")
     accel = topts.get("accel", "auto")
@@ -248,7 +262,8 @@ def qemu_argv(img, topts, devices, app_args, *, kvm_ok, quiet=False, gdb=False, 
         raise _err("-p/--publish needs a NIC in user mode (mode = \"user\" in mirc.toml, or --net NAME=user)")
     for d, s, path in devices:
         if d.kind == "net":
-            argv += net_args(d, s, pci, publish if user_nics and d is user_nics[0] else ())
+            argv += net_args(d, s, pci, publish if user_nics and d is user_nics[0] else (),
+                             (dgram_fds or {}).get(d.name))
         else:
             argv += block_args(d, s, path, pci)
     if gdb:
@@ -270,28 +285,51 @@ def decode_status(rc):
     return None
 
 
-def dgram_conflicts(devices):
-    """(device name, reason) for the first dgram NIC whose local address cannot be used, or None.
+def dgram_sockets(devices):
+    """({NIC name: socket}, None) for the dgram NICs, or ({}, (NIC name, reason)).
 
-    QEMU binds dgram sockets with SO_REUSEADDR, so a port used twice (or by
-    another program) would attach silently and lose frames; the unix target
-    fails at boot instead, and so do we, before starting QEMU.
+    Each socket is bound to the NIC's local address and connected to its remote one, for
+    QEMU to inherit: the kernel then delivers only the remote's datagrams (QEMU's own
+    socket accepts any sender's, and binds with SO_REUSEADDR, so a port used twice would
+    attach silently). What arrived between bind and connect, from anyone, is discarded.
+    A port that cannot be used fails here, before QEMU starts, as it does on unix.
     """
     import socket
-    seen = {}
+    socks, seen = {}, {}
+
+    def fail(name, why):
+        for so in socks.values():
+            so.close()
+        return {}, (name, why)
     for d, s, _ in devices:
-        if d.kind != "net" or net_mode(s) != "dgram" or "local" not in s:
+        if d.kind != "net" or net_mode(s) != "dgram" or "local" not in s or "remote" not in s:
             continue
-        host, port = _hostport(s["local"])
-        if (host, port) in seen:
-            return d.name, f"local address {s['local']} is also used by net device '{seen[(host, port)]}'"
-        seen[(host, port)] = d.name
+        local, remote = _hostport(s["local"]), _hostport(s["remote"])
+        if local in seen:
+            return fail(d.name, f"local address {s['local']} is also used by net device '{seen[local]}'")
+        seen[local] = d.name
         try:
-            with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM) as so:
-                so.bind((host, int(port)))
+            la = socket.getaddrinfo(*local, type=socket.SOCK_DGRAM)[0]
+            ra = socket.getaddrinfo(*remote, family=la[0], type=socket.SOCK_DGRAM)[0]
+        except socket.gaierror as e:
+            return fail(d.name, f"cannot resolve {s['local']} and {s['remote']} to one address family: "
+                        f"{e.strerror}")
+        so = socks[d.name] = socket.socket(la[0], socket.SOCK_DGRAM)
+        try:
+            so.bind(la[4])
         except OSError as e:
-            return d.name, f"cannot bind local address {s['local']}: {e.strerror}"
-    return None
+            return fail(d.name, f"cannot bind local address {s['local']}: {e.strerror}")
+        try:
+            so.connect(ra[4])
+        except OSError as e:
+            return fail(d.name, f"cannot connect to remote address {s['remote']}: {e.strerror}")
+        so.setblocking(False)
+        try:
+            while True:
+                so.recv(65536)
+        except OSError:  # empty (or an ICMP error): nothing left from before connect
+            pass
+    return socks, None
 
 
 def run_command(cfg, m, img, over, a, app_args):
@@ -301,22 +339,28 @@ def run_command(cfg, m, img, over, a, app_args):
         raise _err(f"{QBOOT} missing; run scripts/setup (qemu-system-x86 from backports)")
     devs = []
     for d, s in targets.device_settings(m, "kvm", over):
-        devs.append((d, s, targets.block_file(m, d, s) if d.kind == "block" else None))
+        path = targets.block_file(m, d, s, explicit=targets.explicit_file(over, d)) if d.kind == "block" else None
+        devs.append((d, s, path))
     topts = dict(m.targets.get("kvm", {}))
     env_accel = os.environ.get("MIRC_KVM_ACCEL")
     if env_accel:
         if env_accel not in ("auto", "kvm", "tcg"):
             raise _err(f"MIRC_KVM_ACCEL={env_accel}: expected auto, kvm or tcg")
         topts["accel"] = env_accel
-    argv = qemu_argv(img, topts, devs, app_args, kvm_ok=kvm_usable(),
-                     quiet=a.quiet, gdb=a.gdb, publish=a.publish, kvm_debuggable=kvm_debuggable())
-    bad = None if a.dry_run else dgram_conflicts(devs)
+    socks, bad = ({}, None) if a.dry_run else dgram_sockets(devs)
     if bad:
         # what the unix target does when a device cannot be attached: stop the boot, status 255
         def refuse(rc):
             _say(f"cannot attach net device '{bad[0]}' declared in mirc.toml: {bad[1]}")
             return 255
-        return [sys.executable, "-c", "pass"], refuse
+        return [sys.executable, "-c", "pass"], refuse, []
+    argv = qemu_argv(img, topts, devs, app_args, kvm_ok=kvm_usable(),
+                     quiet=a.quiet, gdb=a.gdb, publish=a.publish, kvm_debuggable=kvm_debuggable(),
+                     dgram_fds={n: so.fileno() for n, so in socks.items()})
+    if a.dry_run and any(d.kind == "net" and net_mode(s) == "dgram" for d, s, _ in devs):
+        _say("note: this inet form of -netdev dgram takes frames from any sender; mirc run itself "
+             "gives QEMU a socket connected to the remote address (local.type=fd), which takes "
+             "only the remote's")
     if a.gdb and not a.dry_run:
         dbg = img[:-len(".kvm")] if img.endswith(".kvm") else img
         accel = argv[argv.index("-accel") + 1]
@@ -331,4 +375,4 @@ def run_command(cfg, m, img, over, a, app_args):
         if rc == 0 and not a.quiet:
             _say("the guest stopped without an exit status (abort, power-off or reset): status 255")
         return st
-    return argv, decode
+    return argv, decode, list(socks.values())

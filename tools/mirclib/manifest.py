@@ -5,6 +5,8 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 
+from .spec import escape as spec_escape
+
 TARGETS = ("unix", "kvm", "xen")
 LIBS = ("tcpip",)  # portable libraries under libs/ that a manifest may name
 STACKS = ("lwip", "socket")  # [target.unix] stack: libs/tcpip over NICs, or on host sockets
@@ -120,11 +122,42 @@ TARGET_KEYS = {
 TOP_KEYS = {"name", "sources", "libs", "args", "cflags", "devices", "target"}
 
 
+# A host name (RFC 1123 labels) or an IPv4 address, or an IPv6 address in brackets: nothing
+# else may reach QEMU's -netdev or the unix image's spec (a comma there would add options).
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOSTPORT_RE = re.compile(rf"(?:\[(?P<v6>[0-9A-Fa-f:.]{{2,45}})\]|(?P<host>{_LABEL}(?:\.{_LABEL})*)):(?P<port>\d{{1,5}})")
+
+
+def parse_hostport(v):
+    """'127.0.0.1:5555', 'name:80' or '[::1]:80' -> (host without brackets, port); None if malformed."""
+    import ipaddress
+    m = HOSTPORT_RE.fullmatch(v) if isinstance(v, str) else None
+    if not m or not 0 < int(m.group("port")) < 65536 or len(m.group("host") or "") > 253:
+        return None
+    if m.group("v6"):
+        try:
+            ipaddress.IPv6Address(m.group("v6"))
+        except ValueError:
+            return None
+        return m.group("v6"), int(m.group("port"))
+    return m.group("host"), int(m.group("port"))
+
+
 def _check_hostport(c, table, key, v):
     c.want(table, key, v, str, "HOST:PORT")
-    m = re.fullmatch(r"(.+):(\d+)", v)
-    if not m or not 0 < int(m.group(2)) < 65536:
-        c.fail(table, key, f"'{v}' is not HOST:PORT")
+    if parse_hostport(v) is None:
+        c.fail(table, key, f"'{v}' is not HOST:PORT (a host name, IPv4 address or [IPv6 address], "
+               "and a port 1..65535)")
+
+
+def _check_file(c, table, key, v, dname):
+    """A manifest may only name disks inside its own directory: a cloned project must not
+    make `mirc run` attach (or create) ~/.bashrc. The user passes other files at run time."""
+    c.want(table, key, v, str, "a path relative to the app directory")
+    parts = v.replace("\\", "/").split("/")
+    if not v or os.path.isabs(v) or ".." in parts:
+        c.fail(table, key, f"'{v}' is outside the app directory: a manifest names disks inside it "
+               f"only; to use that file, pass it at run time: mirc run --block {dname}={spec_escape(v)}")
 
 
 def _check_net(c, table, d, keys, target):
@@ -156,12 +189,15 @@ def _check_net(c, table, d, keys, target):
                     c.fail(table, k, f"'{f}' is not [tcp:|udp:]HOSTPORT:GUESTPORT")
 
 
-def _check_block(c, table, keys):
+def _check_block(c, table, keys, dname, explicit=False):
+    """explicit: the keys come from the user's command line, where any file may be named."""
     for k, v in keys.items():
         if k not in BLOCK_KEYS:
             c.unknown(table, k, BLOCK_KEYS)
-        if k == "file":
-            c.want(table, k, v, str, "a path relative to the app directory")
+        if k == "file" and explicit:
+            c.want(table, k, v, str, "a path")
+        elif k == "file":
+            _check_file(c, table, k, v, dname)
         elif k == "size":
             if parse_size(v) is None or parse_size(v) == 0:
                 c.fail(table, k, f"'{v}' is not a size like 16M or 1048576")
@@ -174,6 +210,31 @@ def _check_block(c, table, keys):
     ss = keys.get("sector-size", 512)
     if "size" in keys and parse_size(keys["size"]) % ss:
         c.fail(table, "size", f"{keys['size']} is not a multiple of sector-size {ss}")
+
+
+class _OverrideChecker(_Checker):
+    """The manifest's checks for a `mirc run --net/--block NAME=SPEC` override; its messages
+    name the option instead of a file and line."""
+
+    def __init__(self, option):
+        super().__init__(option, "")
+        self.option = option
+
+    def fail(self, table, key, msg):
+        raise ManifestError(f"{self.option}: {key}: {msg}" if key else f"{self.option}: {msg}")
+
+
+def check_override(kind, dname, keys, option):
+    """Checks the keys of a run-time device override as the manifest's are checked (hosts,
+    interface names, MACs...), except that a disk file may be anywhere: the user named it.
+    The mode is left to the target, which says what it has instead."""
+    c = _OverrideChecker(option)
+    if "kind" in keys:
+        c.fail(None, "kind", "a device's kind is set in mirc.toml only")
+    if kind == "net":
+        _check_net(c, "", dname, keys, None)
+    else:
+        _check_block(c, "", keys, dname, explicit=True)
 
 
 def load(path):
@@ -253,9 +314,9 @@ def load(path):
             for t, sub in per.items():
                 _check_net(c, f"{table}.{t}", dname, sub, t)
         else:
-            _check_block(c, table, base)
+            _check_block(c, table, base, dname)
             for t, sub in per.items():
-                _check_block(c, f"{table}.{t}", sub)
+                _check_block(c, f"{table}.{t}", sub, dname)
             if "file" not in base and not all("file" in per.get(t, {}) for t in TARGETS):
                 c.fail(table, None, "a block device needs file = \"PATH\" (created with size = \"16M\" "
                        "when missing)")

@@ -8,6 +8,7 @@ import os
 import re
 
 from . import manifest as mf
+from . import spec
 
 
 def _err(msg):
@@ -49,16 +50,32 @@ def image_path(cfg):
     return os.path.join(cfg["build"], cfg["name"]) if t is _mod("unix") else t.image_path(cfg)
 
 
-def block_file(m, d, settings, create=True):
-    """The absolute backing file of disk d, created (sparse) when missing and a size is given."""
+def explicit_file(over, d):
+    """Whether disk d's file was named on the command line (`mirc run --block`), which may
+    name any file, rather than in the manifest, which stays inside the app directory."""
+    return "file" in over.get(d.name, {})
+
+
+def block_file(m, d, settings, create=True, explicit=False):
+    """The absolute backing file of disk d, created (sparse) when missing and a size is given.
+
+    A file from the manifest must resolve (symlinks included) inside the app directory, so a
+    project cannot make `mirc run` attach or create a file elsewhere; explicit: the user named
+    it with --block, which may point anywhere (and is never created)."""
     path = settings.get("file")
     if not path:
         raise _err(f"disk '{d.name}': no file; set file = \"PATH\" in mirc.toml or pass --block {d.name}=FILE")
     path = os.path.join(m.dir, path)
+    if not explicit:
+        root, real = os.path.realpath(m.dir), os.path.realpath(path)
+        if os.path.commonpath([root, real]) != root:
+            raise _err(f"disk '{d.name}': file '{settings['file']}' in mirc.toml leads outside the app "
+                       f"directory (to {real}); a manifest names disks inside it only. To use that file, "
+                       f"pass it at run time: mirc run --block {d.name}={spec.escape(real)}")
     ss = settings.get("sector-size", 512)
     if not isinstance(ss, int) or ss < 512 or ss > 65536 or ss & (ss - 1):
         raise _err(f"disk '{d.name}': sector-size {ss} is not a power of two from 512 to 65536")
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         size = mf.parse_size(settings.get("size")) if settings.get("size") is not None else None
         if not size or not create:
             raise _err(f"disk '{d.name}': backing file {path} does not exist; create it "
@@ -66,9 +83,18 @@ def block_file(m, d, settings, create=True):
         if size % ss:
             raise _err(f"disk '{d.name}': size {size} is not a multiple of sector-size {ss}")
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as f:
-            f.truncate(size)
-    st = os.stat(path)
+        try:  # never through a symlink planted after the check above
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as e:
+            raise _err(f"disk '{d.name}': cannot create {path}: {e.strerror}")
+        try:
+            os.ftruncate(fd, size)
+        finally:
+            os.close(fd)
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise _err(f"disk '{d.name}': {path}: {e.strerror}")
     if st.st_size == 0 or st.st_size % ss:
         raise _err(f"disk '{d.name}': {path} is {st.st_size} bytes, not a non-zero multiple of the "
                    f"{ss}-byte sector size; resize it (truncate -s 16M {path})")
@@ -81,26 +107,26 @@ def _unix_net_spec(d, s):
         if "local" not in s or "remote" not in s:
             raise _err(f"net '{d.name}': dgram needs local and remote (HOST:PORT) in mirc.toml, or "
                        f"--net {d.name}=dgram,local=127.0.0.1:5000,remote=127.0.0.1:5001")
-        spec = f"dgram,local={s['local']},remote={s['remote']}"
+        out = f"dgram,local={spec.escape(s['local'])},remote={spec.escape(s['remote'])}"
     elif mode == "tap":
         if "ifname" not in s:
             raise _err(f"net '{d.name}': tap needs ifname in mirc.toml, or --net {d.name}=tap,ifname=tap0")
-        spec = f"tap,ifname={s['ifname']}"
+        out = f"tap,ifname={spec.escape(s['ifname'])}"
     else:
         raise _err(f"net '{d.name}': mode '{mode}' is not available on unix (use dgram or tap)")
     for k in ("mac", "mtu"):
         if k in s:
-            spec += f",{k}={s[k]}"
-    return spec
+            out += f",{k}={spec.escape(s[k])}"
+    return out
 
 
-def _unix_block_spec(m, d, s):
-    spec = f"file={block_file(m, d, s)}"
+def _unix_block_spec(m, d, s, explicit):
+    out = f"file={spec.escape(block_file(m, d, s, explicit=explicit))}"
     if "sector-size" in s:
-        spec += f",sector-size={s['sector-size']}"
+        out += f",sector-size={spec.escape(s['sector-size'])}"
     if s.get("read-only"):
-        spec += ",read-only=on"
-    return spec
+        out += ",read-only=on"
+    return out
 
 
 def device_settings(m, target, over):
@@ -139,10 +165,12 @@ def _unix_stack(m, a):
 
 
 def run_command(cfg, m, img, over, a, app_args):
-    """(argv, decode) where decode maps the process's exit code to the app's status."""
+    """(argv, decode, files): decode maps the process's exit code to the app's status; files
+    (sockets) are handed to the process at their own descriptor numbers (kvm's dgram NICs)."""
     target = cfg["target"]
     if _mod(target) is not _mod("unix"):
-        return _mod(target).run_command(cfg, m, img, over, a, app_args)
+        r = _mod(target).run_command(cfg, m, img, over, a, app_args)
+        return r if len(r) == 3 else (r[0], r[1], [])
     cmd = [img]
     if a.quiet:
         cmd.append("--quiet")
@@ -156,9 +184,9 @@ def run_command(cfg, m, img, over, a, app_args):
         elif d.kind == "net":
             cmd.append(f"--net:{d.name}={_unix_net_spec(d, s)}")
         else:
-            cmd.append(f"--block:{d.name}={_unix_block_spec(m, d, s)}")
+            cmd.append(f"--block:{d.name}={_unix_block_spec(m, d, s, explicit_file(over, d))}")
     cmd.append("--")
     cmd += tcpip_args + app_args
     if a.gdb:
         cmd = ["gdb", "-q", "--args"] + cmd
-    return cmd, lambda rc: rc
+    return cmd, lambda rc: rc, []

@@ -226,7 +226,8 @@ def _devices(m, over, create):
     out = []
     for d, s in targets.device_settings(m, "xen", over):
         if d.kind == "block":
-            path = targets.block_file(m, d, s) if create else os.path.join(m.dir, s.get("file", ""))
+            path = (targets.block_file(m, d, s, explicit=targets.explicit_file(over, d)) if create
+                    else os.path.join(m.dir, s.get("file", "")))
         else:
             path = None
         out.append((d, s, path))

@@ -175,7 +175,7 @@ def qemu_argv(hostdir, share, serial_log, port, idle=IDLE):
             # gives dom0 no way out
             "-netdev", f"user,id=host,restrict=on,hostfwd=tcp:127.0.0.1:{port}-10.0.2.15:{DOM0_PORT}",
             "-device", "virtio-net-pci,netdev=host",
-            "-virtfs", f"local,path={share},mount_tag=share,security_model=none,id=share"]
+            "-virtfs", f"local,path={share.replace(',', ',,')},mount_tag=share,security_model=none,id=share"]
 
 
 class Host:

@@ -90,6 +90,26 @@ Test(devices, net_read_drops_runts_and_oversized_frames_and_counts_them)
     cr_assert_eq(st.rx_dropped, 2);
 }
 
+Test(devices, net_read_drops_frames_beyond_the_mtu_even_when_the_buffer_is_larger)
+{
+    /* a buffer of mtu + 14 always suffices, so no app may ever see a longer frame */
+    mirc_net *n;
+    static unsigned char buf[9100], big[9014];
+    size_t len;
+    mirc_net_stats st;
+    mirc_net_acquire("net0", &n); /* mtu 1500 */
+    fake_rx(0, big, 1515);
+    fake_rx(0, big, 9014);
+    fake_rx(0, big, 1514);
+    fake_rx(0, "", 0); /* what a backend returns for a frame it refused itself */
+    cr_assert_eq(mirc_net_read(n, buf, sizeof buf, &len), MIRC_OK);
+    cr_assert_eq(len, 1514);
+    cr_assert_eq(mirc_net_read(n, buf, sizeof buf, &len), MIRC_AGAIN);
+    mirc_net_stats_get(n, &st);
+    cr_assert_eq(st.rx_packets, 1);
+    cr_assert_eq(st.rx_dropped, 3);
+}
+
 static int ready_calls[2];
 static void on_ready(mirc_net *n, void *ctx)
 {

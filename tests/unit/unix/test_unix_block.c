@@ -146,3 +146,27 @@ Test(unix_block, unknown_keys_and_undeclared_disks_get_clear_errors)
     out = capture_end();
     cr_assert(strstr(out, "disk 'never' is not attached"), "%s", out);
 }
+
+Test(unix_block, a_doubled_comma_is_a_comma_in_the_file_name_not_a_new_option)
+{
+    int h;
+    mirc_block_info info;
+    const char *out;
+    /* the file "x,read-only=on.img": one comma would have made the disk read-only and named
+     * the file "x"; doubled, as QEMU writes it, the comma belongs to the name */
+    make_file("x,read-only=on.img", 1 << 20);
+    char spec[300];
+    snprintf(spec, sizeof spec, "file=%s/x,,read-only=on.img,sector-size=4096", dir);
+    cr_assert_eq(attach("comma", spec, &h, &info, &out), MIRC_OK, "%s", out);
+    cr_assert_eq(info.read_only, 0);
+    cr_assert_eq(info.sector_size, 4096);
+    cr_assert_eq(info.capacity, 1 << 20);
+    /* ",,," is a comma and then a separator; the bare-word form unescapes the same way */
+    make_file("y,.img", 1 << 20);
+    snprintf(spec, sizeof spec, "%s/y,,.img,,,read-only=on", dir);
+    cr_assert_eq(attach("comma2", spec, &h, &info, &out), MIRC_IO, "%s", out);
+    cr_assert(strstr(out, "y,.img,"), "a comma then a separator: file 'y,.img,' %s", out);
+    snprintf(spec, sizeof spec, "%s/y,,.img,read-only=on", dir);
+    cr_assert_eq(attach("comma3", spec, &h, &info, &out), MIRC_OK, "%s", out);
+    cr_assert_eq(info.read_only, 1);
+}

@@ -1,0 +1,31 @@
+"""Device specs and QEMU option strings: one escaping rule, QEMU's own.
+
+A spec is items separated by commas (`dgram,local=H:P,remote=H:P`); a comma
+inside a value is written twice (`file=my,,disk.img` is the file `my,disk.img`).
+QEMU parses its `-drive`/`-netdev`/`-device` values the same way, and so does
+the unix image's runtime options (backends/unix/main.c, unix_kv_split), so a
+value is escaped once, with escape(), wherever it is pasted into one of them.
+"""
+
+
+def escape(value):
+    """value with each comma doubled, safe to paste into an option string."""
+    return str(value).replace(",", ",,")
+
+
+def split(spec):
+    """'a,b=c,,d' -> ['a', 'b=c,d']: items at single commas, ',,' kept as one comma."""
+    items, cur, i = [], [], 0
+    while i < len(spec):
+        if spec[i] == ",":
+            if spec[i + 1:i + 2] == ",":
+                cur.append(",")
+                i += 2
+                continue
+            items.append("".join(cur))
+            cur = []
+        else:
+            cur.append(spec[i])
+        i += 1
+    items.append("".join(cur))
+    return items
