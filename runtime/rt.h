@@ -40,5 +40,4 @@ void mirc_rt_loop_reset(void);
 void mirc_rt_vprint(const char *prefix, const char *fmt, va_list ap);
 void mirc_rt_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-
 #endif
