@@ -265,6 +265,7 @@ static _Noreturn void user_main(void)
     mirc_plat_exit(mirc_rt_boot(argc, argv));
 }
 
+#if MIRC_X86_APP_RING == 3
 /* iretq to fn in ring 3, interrupts off, on a fresh stack. */
 static _Noreturn void enter_user(void (*fn)(void))
 {
@@ -288,6 +289,7 @@ static _Noreturn void enter_user(void (*fn)(void))
                      : "memory");
     __builtin_unreachable();
 }
+#endif
 
 static uint32_t start_info_pa;
 
