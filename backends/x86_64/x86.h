@@ -250,9 +250,23 @@ extern uint64_t x86_tsc_entry, x86_tsc_main;
  * Maps `len` bytes of device memory at physical address `pa` (uncached,
  * read/write, no-exec) into the live page tables and returns its address
  * (identity: == pa). For drivers that find BARs or MMIO windows at run
- * time. Never fails for addresses below 512 GB; panics above.
+ * time. Returns NULL, mapping nothing, when the window overlaps RAM (per
+ * the PVH memory map), the first MiB, the image or its page-table pool,
+ * reaches 512 GiB, or the spare table pages ran out: device-supplied
+ * addresses never remap memory the image uses (memmap.h).
  */
 void *x86_mmio_map(uint64_t pa, size_t len);
+/* Why x86_mmio_map refuses [pa, pa + len), or NULL if it would not. Either ring. */
+const char *x86_mmio_check(uint64_t pa, size_t len);
+/* The reason to print after x86_mmio_map returned NULL. */
+const char *x86_mmio_refusal(uint64_t pa, size_t len);
+/*
+ * Firmware tables (ACPI) at [pa, pa + len), for reading: memory the boot
+ * mapped (the first MiB above page 0, RAM and ACPI ranges outside the image
+ * and its tables) as it is, anything else through x86_mmio_map. NULL when
+ * neither allows it.
+ */
+const void *x86_firmware_map(uint64_t pa, size_t len);
 
 /* Heap bounds for sbrk, set at boot from the memory map. */
 void x86_heap_init(uintptr_t start, uintptr_t end);
