@@ -278,7 +278,9 @@ int x86_random(void *buf, size_t len);
 /*
  * The TSC as a clock. The frequency comes from the target's paravirtual
  * clock when it has one (x86_target_tsc_hz), else CPUID 0x15 / 0x40000010,
- * else a PIT calibration (25 ms). Found once, on the first clock read.
+ * else a PIT calibration (25 ms): the first of them in 1 MHz..100 GHz
+ * (tsccal.h). Found once, on the first clock read. x86_tsc_set_hz aborts on
+ * a rate outside that range.
  */
 void x86_tsc_set_hz(uint64_t hz);
 uint64_t x86_tsc_hz(void);
@@ -320,7 +322,10 @@ void x86_target_early(void);
 int x86_target_args(int argc, char **argv);
 /* Powers the machine off or resets it; from ring 0 (faults) or ring 3. */
 _Noreturn void x86_target_halt(void);
-/* The TSC rate from the target's paravirtual clock (kvmclock, Xen's pvclock), or 0. Ring 3. */
+/*
+ * The TSC rate from the target's paravirtual clock (kvmclock, Xen's pvclock),
+ * or 0. Ring 3. Need not be plausible: tsccal.c checks it.
+ */
 uint64_t x86_target_tsc_hz(void);
 /* Gate operations X86_SYS_TARGET and up, in ring 0 (e.g. hypercalls); -1 if unknown. */
 uint64_t x86_target_syscall(uint64_t op, uint64_t a, uint64_t b, uint64_t c);
