@@ -95,6 +95,10 @@ static void apic_init(void)
         x86_wrmsr(MSR_APIC_BASE, base | APIC_BASE_ENABLE | APIC_BASE_X2APIC);
     else
         xapic = (uintptr_t)x86_mmio_map(base & ~0xfffull, 4096);
+    if (!x2apic && !xapic)
+        mirc_panic("the local APIC base 0x%llx (IA32_APIC_BASE) cannot be mapped: %s",
+                   (unsigned long long)(base & ~0xfffull),
+                   x86_mmio_refusal(base & ~0xfffull, 4096));
     apic_write(APIC_SVR, SVR_ENABLE | VEC_SPURIOUS);
     apic_write(APIC_LVT_LINT0, LVT_MASKED); /* the 8259's virtual wire: we use the IOAPIC */
     irq_set(VEC_TIMER);

@@ -90,6 +90,8 @@ static mirc_status read_config(struct vblk *b, const char *name)
     uint32_t ss = BLK_SECTOR;
     if (f & VIRTIO_BIT(BLK_F_BLK_SIZE)) {
         ss = (uint32_t)virtio_config_read(dev, BLK_CFG_BLKSIZE, 4);
+        if (dev->vd_broken) /* a config too short: said already */
+            return MIRC_IO;
         if (ss < BLK_SECTOR || ss > 65536 || (ss & (ss - 1))) {
             mirc_log("block '%s' (%s): the device reports a block size of %u, not a power of two "
                      "in 512..65536",
@@ -110,6 +112,8 @@ static mirc_status read_config(struct vblk *b, const char *name)
         b->vb_seg_max = (uint32_t)virtio_config_read(dev, BLK_CFG_SEGMAX, 4);
     if (f & VIRTIO_BIT(BLK_F_SIZE_MAX))
         b->vb_size_max = (uint32_t)virtio_config_read(dev, BLK_CFG_SIZEMAX, 4);
+    if (dev->vd_broken)
+        return MIRC_IO;
     if (b->vb_seg_max == 0)
         b->vb_seg_max = 1;
     if (b->vb_size_max == 0)

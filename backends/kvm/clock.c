@@ -2,6 +2,7 @@
  * the RTC. */
 #include "clockmath.h"
 #include "kvm.h"
+#include "mirc/mirc.h"
 
 #define MSR_KVM_WALL_CLOCK_NEW   0x4b564d00
 #define MSR_KVM_SYSTEM_TIME_NEW  0x4b564d01
@@ -9,51 +10,27 @@
 #define CMOS_INDEX               0x70
 #define CMOS_DATA                0x71
 
-/* The pvclock ABI shared with the host (KVM's and Xen's are the same). */
-struct pvclock_time {
-    volatile uint32_t version;
-    uint32_t pad0;
-    volatile uint64_t tsc_timestamp, system_time;
-    volatile uint32_t mul;
-    volatile int8_t shift;
-    volatile uint8_t flags;
-    uint8_t pad[2];
-};
 struct pvclock_wall {
     volatile uint32_t version, sec, nsec;
 };
 
-static struct pvclock_time pvti __attribute__((aligned(64)));
+static struct x86_pvclock pvti __attribute__((aligned(64))); /* filled by the host */
 static struct pvclock_wall pvwall __attribute__((aligned(16)));
 static int ready, have_kvmclock, wall_ready;
-static uint64_t wall_offset;
-
-/* Reads a consistent (even, unchanged) copy of the host-updated structure. */
-static void pvclock_read(struct pvclock_time *out)
-{
-    uint32_t v;
-    do {
-        v = pvti.version;
-        x86_rmb();
-        out->tsc_timestamp = pvti.tsc_timestamp;
-        out->system_time = pvti.system_time;
-        out->mul = pvti.mul;
-        out->shift = pvti.shift;
-        x86_rmb();
-    } while ((v & 1) || v != pvti.version);
-}
+static uint64_t kvmclock_hz, wall_offset;
 
 /*
  * Called by the x86_64 clock on its first read: under KVM the kvmclock page
- * gives the TSC rate in one MSR write; elsewhere (TCG) returns 0 and
- * x86_64/tsc.c asks CPUID or calibrates against the PIT.
+ * gives the TSC rate in one MSR write; elsewhere (TCG), or when what the
+ * page says is unreadable or absurd, returns 0 and x86_64/tsccal.c asks
+ * CPUID or calibrates against the PIT.
  */
 static void kvm_clock_init(void);
 
 uint64_t x86_target_tsc_hz(void)
 {
     kvm_clock_init();
-    return have_kvmclock ? x86_tsc_hz() : 0;
+    return kvmclock_hz;
 }
 
 static void kvm_clock_init(void)
@@ -62,20 +39,28 @@ static void kvm_clock_init(void)
         return;
     ready = 1;
     x86_cpu_probe_more();
-    if (x86_cpu.hypervisor_kvm && x86_cpu.max_hv_leaf >= 0x40000001) {
-        uint32_t r[4];
-        x86_cpuid(0x40000001, 0, r);
-        if (r[0] & KVM_FEATURE_CLOCKSOURCE2) {
-            x86_wrmsr(MSR_KVM_SYSTEM_TIME_NEW, x86_virt_to_phys(&pvti) | 1);
-            struct pvclock_time t;
-            pvclock_read(&t);
-            uint64_t hz = x86_pvclock_hz(t.mul, t.shift);
-            if (hz) {
-                x86_tsc_set_hz(hz);
-                have_kvmclock = 1;
-            }
-        }
+    if (!x86_cpu.hypervisor_kvm || x86_cpu.max_hv_leaf < 0x40000001)
+        return;
+    uint32_t r[4];
+    x86_cpuid(0x40000001, 0, r);
+    if (!(r[0] & KVM_FEATURE_CLOCKSOURCE2))
+        return;
+    x86_wrmsr(MSR_KVM_SYSTEM_TIME_NEW, x86_virt_to_phys(&pvti) | 1);
+    struct x86_pvclock_snap t;
+    if (x86_pvclock_read(&pvti, &t) != 0) {
+        mirc_log("kvmclock: its version stayed odd (an update that never ends); timing the TSC "
+                 "otherwise");
+        return;
     }
+    uint64_t hz = x86_pvclock_hz(t.mul, t.shift);
+    if (!x86_tsc_hz_ok(hz)) {
+        mirc_log("kvmclock: mul %u shift %d give a TSC rate of %llu Hz, outside 1 MHz..100 GHz; "
+                 "timing the TSC otherwise",
+                 (unsigned)t.mul, (int)t.shift, (unsigned long long)hz);
+        return;
+    }
+    kvmclock_hz = hz;
+    have_kvmclock = 1;
 }
 
 uint64_t mirc_plat_monotonic(void)
@@ -83,19 +68,24 @@ uint64_t mirc_plat_monotonic(void)
     return KVM_MONO_BASE_NS + x86_tsc_ns();
 }
 
+/* Wall time from kvmclock, or 0 when the host never finishes updating it (then: the RTC). */
 static uint64_t kvmclock_wall(void)
 {
     x86_wrmsr(MSR_KVM_WALL_CLOCK_NEW, x86_virt_to_phys(&pvwall));
-    uint32_t v, sec, nsec;
+    uint32_t v, sec = 0, nsec = 0;
+    unsigned tries = 0;
     do {
+        if (++tries > X86_PVCLOCK_TRIES)
+            return 0;
         v = pvwall.version;
         x86_rmb();
         sec = pvwall.sec;
         nsec = pvwall.nsec;
         x86_rmb();
     } while ((v & 1) || v != pvwall.version);
-    struct pvclock_time t;
-    pvclock_read(&t);
+    struct x86_pvclock_snap t;
+    if (x86_pvclock_read(&pvti, &t) != 0)
+        return 0;
     uint64_t since_boot =
         t.system_time + x86_pvclock_scale(x86_rdtsc() - t.tsc_timestamp, t.mul, t.shift);
     return (uint64_t)sec * 1000000000ull + nsec + since_boot;
@@ -152,7 +142,9 @@ uint64_t mirc_plat_wall(void)
 {
     uint64_t now = mirc_plat_monotonic();
     if (!wall_ready) {
-        uint64_t w = have_kvmclock ? kvmclock_wall() : rtc_wall();
+        uint64_t w = have_kvmclock ? kvmclock_wall() : 0;
+        if (!w)
+            w = rtc_wall();
         now = mirc_plat_monotonic();
         wall_offset = w - now;
         wall_ready = 1;

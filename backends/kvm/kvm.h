@@ -115,8 +115,6 @@ void kvm_timer_arm(uint64_t tsc);
  * that form in the middle, before the app's last argument, is the app's.
  */
 int kvm_strip_platform_words(int argc, char **argv);
-/* SLP_TYP for S5 from a DSDT's AML (Name(_S5_, Package(){...})), or -1. */
-int kvm_acpi_s5_type(const uint8_t *dsdt, size_t len);
 /* Calls kvm_virtio_irq for the inputs that fired (ring 3, from yield). */
 void kvm_irq_dispatch(void);
 /* Requests ACPI S5 (returns 1; the host then stops the VM) or returns 0 if there is no way. */

@@ -85,6 +85,8 @@ static mirc_status read_config(struct vnet *n, const char *name)
     n->vn_info.mtu = 1500;
     if (dev->vd_features & VIRTIO_BIT(NET_F_MTU)) {
         unsigned mtu = (unsigned)virtio_config_read(dev, NET_CFG_MTU, 2);
+        if (dev->vd_broken) /* a config too short: said already */
+            return MIRC_IO;
         if (mtu < 68) {
             mirc_log("net '%s' (%s): the device reports an MTU of %u, below 68", name,
                      dev->vd_where, mtu);
@@ -95,6 +97,8 @@ static mirc_status read_config(struct vnet *n, const char *name)
     if (dev->vd_features & VIRTIO_BIT(NET_F_MAC)) {
         for (unsigned i = 0; i < 6; i++)
             n->vn_info.mac[i] = (uint8_t)virtio_config_read(dev, NET_CFG_MAC + i, 1);
+        if (dev->vd_broken)
+            return MIRC_IO;
     } else if (mirc_plat_entropy(n->vn_info.mac, 6) == MIRC_OK) {
         /* no address from the host: a random locally administered unicast one (5.1.5) */
         n->vn_info.mac[0] = (uint8_t)((n->vn_info.mac[0] & 0xfe) | 0x02);

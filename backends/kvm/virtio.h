@@ -215,15 +215,18 @@ struct virtio_dev {
     int vd_handle;        /* platform handle once opened, else -1 */
     int vd_broken;        /* the device failed; every call returns MIRC_IO */
     char vd_where[40];    /* "virtio-mmio@0xfeb00000", "virtio-pci 00:03.0" for messages */
+    char vd_why[112];     /* why the transport refused the last queue_setup, for the message */
     /* transport state */
     uintptr_t vd_base;   /* mmio: registers; pci modern: common config */
     uintptr_t vd_isr;    /* pci modern: ISR byte */
     uintptr_t vd_devcfg; /* pci modern: device config */
     uintptr_t vd_notify; /* pci modern: notify region */
+    uint32_t vd_notify_len;
     uint32_t vd_notify_mult;
-    uint16_t vd_io;  /* pci legacy: I/O BAR base */
-    uint8_t vd_slot; /* pci: device number on bus 0 */
-    void *vd_softc;  /* the driver's state */
+    uint32_t vd_devcfg_len; /* bytes of device config the transport exposes */
+    uint16_t vd_io;         /* pci legacy: I/O BAR base */
+    uint8_t vd_slot;        /* pci: device number on bus 0 */
+    void *vd_softc;         /* the driver's state */
 };
 
 /* Discovered devices, in discovery order (virtio_core.c). */
@@ -268,7 +271,12 @@ void virtio_dev_fail(struct virtio_dev *dev);
 /* Reads the device status (an exit) and marks the device broken on NEEDS_RESET or FAILED. */
 int virtio_dev_check(struct virtio_dev *dev);
 
-/* A config field read consistently (generation checked), 8, 16, 32 or 64 bits. */
+/*
+ * A config field read consistently (generation checked), 8, 16, 32 or 64
+ * bits. A field beyond the config space the device exposes, or a generation
+ * that never settles, puts the device out of service (after a message) and
+ * reads as 0: callers check vd_broken.
+ */
 uint64_t virtio_config_read(struct virtio_dev *dev, unsigned off, unsigned width);
 
 /* The opened device behind a platform handle, or NULL. */

@@ -15,7 +15,8 @@ static struct virtio_dev *handles[MIRC_PLAT_DEV_MAX];
 static int nhandles;
 static uint64_t gsis_enabled;
 
-#define VIRTIO_FLUSH_NS 200000000ull /* at exit: time for QEMU to take the last frames */
+#define VIRTIO_FLUSH_NS     200000000ull /* at exit: time for QEMU to take the last frames */
+#define VIRTIO_CONFIG_TRIES 64 /* a device updating its config keeps the generation still then */
 
 #ifndef VIRTIO_HOST_TEST
 void *vio_dma_alloc(size_t size, size_t align)
@@ -185,8 +186,10 @@ mirc_status virtio_dev_queue(struct virtio_dev *dev, const char *what, struct vi
         return s;
     }
     vq->vq_event_idx = (dev->vd_features & VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX)) != 0;
+    dev->vd_why[0] = '\0';
     if (dev->vd_ops->queue_setup(dev, vq) != MIRC_OK) {
-        mirc_log("'%s' (%s): the device did not accept queue %u", what, dev->vd_where, idx);
+        mirc_log("'%s' (%s): the device did not accept queue %u%s%s", what, dev->vd_where, idx,
+                 dev->vd_why[0] ? ": " : "", dev->vd_why);
         virtq_free(vq);
         return MIRC_IO;
     }
@@ -215,19 +218,37 @@ mirc_status virtio_dev_ready(struct virtio_dev *dev, const char *what, int *hand
     return MIRC_OK;
 }
 
+/* Puts the device out of service for a config read it cannot answer; reads as 0. */
+static uint64_t config_refused(struct virtio_dev *dev, const char *why)
+{
+    if (!dev->vd_broken)
+        mirc_log("%s: %s; the device is out of service", dev->vd_where, why);
+    dev->vd_broken = 1;
+    return 0;
+}
+
 uint64_t virtio_config_read(struct virtio_dev *dev, unsigned off, unsigned width)
 {
     const struct virtio_ops *o = dev->vd_ops;
-    uint64_t v;
-    uint32_t gen;
-    do {
-        gen = o->config_gen(dev);
+    char why[96];
+    if ((uint64_t)off + width > dev->vd_devcfg_len) {
+        snprintf(why, sizeof why, "its device config (%u bytes) has no %u-byte field at offset %u",
+                 dev->vd_devcfg_len, width, off);
+        return config_refused(dev, why);
+    }
+    for (unsigned tries = 0; tries < VIRTIO_CONFIG_TRIES; tries++) {
+        uint32_t gen = o->config_gen(dev);
+        uint64_t v;
         if (width == 8)
             v = o->config(dev, off, 4) | (uint64_t)o->config(dev, off + 4, 4) << 32;
         else
             v = o->config(dev, off, width);
-    } while (o->config_gen(dev) != gen);
-    return v;
+        if (o->config_gen(dev) == gen)
+            return v;
+    }
+    snprintf(why, sizeof why, "its config generation changed during each of %u reads",
+             VIRTIO_CONFIG_TRIES);
+    return config_refused(dev, why);
 }
 
 /* ---- kvm.h ---- */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "acpi.h"
 #include "mirc/mirc.h"
 #include "virtio.h"
 #include "virtio_port.h"
@@ -36,7 +37,8 @@
 #define MMIO_CONFIG         0x100
 #define MMIO_MAGIC_VALUE    0x74726976u /* "virt" */
 #define MMIO_WORD           "virtio_mmio.device="
-#define MMIO_GSI_MAX        48 /* microvm: two IOAPICs */
+#define MMIO_GSI_MAX        KVM_ACPI_GSI_MAX
+#define MMIO_SIZE_MAX       0x1000 /* what a virtio-mmio window needs (QEMU's are 512 bytes) */
 
 static uint32_t rd(struct virtio_dev *dev, unsigned off)
 {
@@ -190,7 +192,15 @@ int virtio_mmio_parse(const char *word, uint64_t *size, uint64_t *addr, int *irq
 
 void virtio_mmio_probe(uint64_t addr, uint64_t size, int irq)
 {
+    if (size > MMIO_SIZE_MAX)
+        size = MMIO_SIZE_MAX; /* the registers and config space use no more */
     uintptr_t base = (uintptr_t)vio_map(addr, (size_t)size);
+    if (!base) {
+        mirc_log("virtio-mmio@0x%llx: its %llu-byte window cannot be mapped: %s; ignoring it",
+                 (unsigned long long)addr, (unsigned long long)size,
+                 vio_map_refusal(addr, (size_t)size));
+        return;
+    }
     uint32_t magic = vio_read32(base + MMIO_MAGIC), version = vio_read32(base + MMIO_VERSION);
     if (magic != MMIO_MAGIC_VALUE || (version != 1 && version != 2)) {
         mirc_log("virtio-mmio@0x%llx: no virtio device (magic 0x%x, version %u)",
@@ -204,125 +214,46 @@ void virtio_mmio_probe(uint64_t addr, uint64_t size, int irq)
     if (!dev)
         return;
     dev->vd_base = base;
+    dev->vd_devcfg_len = (uint32_t)(size - MMIO_CONFIG);
     dev->vd_modern = version == 2;
     dev->vd_gsis = (uint64_t)1 << irq;
     snprintf(dev->vd_where, sizeof dev->vd_where, "virtio-mmio@0x%llx", (unsigned long long)addr);
 }
 
-/* Little-endian fields of AML resource descriptors. */
-static uint32_t le32(const uint8_t *p)
+static void probe_window(void *ctx, const struct kvm_acpi_mmio *m)
 {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/*
- * The resource descriptors of the device whose _HID string starts at h:
- * Memory32Fixed (0x86, length 9, then read/write, base, size) and an
- * Extended Interrupt (0x89, length >= 6, flags, count >= 1, first IRQ).
- * Returns 0 when both are found before the next LNRO0005.
- */
-static int crs_of(const uint8_t *h, const uint8_t *end, uint64_t *base, uint64_t *size, int *irq)
-{
-    static const char hid[] = "LNRO0005";
-    int have_mem = 0;
-    for (const uint8_t *p = h + sizeof hid; p + 9 <= end; p++) {
-        if (memcmp(p, hid, sizeof hid) == 0)
-            return -1;
-        if (!have_mem && p + 12 <= end && p[0] == 0x86 && p[1] == 0x09 && p[2] == 0x00) {
-            *base = le32(p + 4);
-            *size = le32(p + 8);
-            have_mem = 1;
-            p += 11;
-        } else if (have_mem && p[0] == 0x89 && (p[1] | p[2] << 8) >= 6 && p[4] >= 1) {
-            uint32_t v = le32(p + 5);
-            if (v >= MMIO_GSI_MAX)
-                return -1;
-            *irq = (int)v;
-            return 0;
-        }
+    if (!m) {
+        mirc_log("ACPI: a virtio-mmio device without a usable window and interrupt; ignoring it");
+        return;
     }
-    return -1;
+    virtio_mmio_probe(m->base, m->size, m->irq);
+    ++*(unsigned *)ctx;
 }
 
 unsigned virtio_mmio_scan_dsdt(const uint8_t *aml, size_t len)
 {
-    static const char hid[] = "LNRO0005"; /* with its NUL, as an AML string */
-    const uint8_t *end = aml + len;
     unsigned n = 0;
-    for (const uint8_t *p = aml; p + sizeof hid + 1 <= end; p++) {
-        if (p[0] != 0x0d || memcmp(p + 1, hid, sizeof hid) != 0) /* StringPrefix */
-            continue;
-        uint64_t base = 0, size = 0;
-        int irq = 0;
-        if (crs_of(p + 1, end, &base, &size, &irq) != 0 || base == 0 || size < MMIO_CONFIG) {
-            mirc_log("ACPI: a virtio-mmio device without a usable window and interrupt; "
-                     "ignoring it");
-            continue;
-        }
-        virtio_mmio_probe(base, size, irq);
-        n++;
-    }
+    kvm_acpi_virtio_mmio(aml, len, probe_window, &n);
     return n;
 }
 
 #ifndef VIRTIO_HOST_TEST
-/* The RSDP, XSDT (or RSDT), FADT, DSDT walk, on tables mapped as they are found. */
-
-/* Maps ACPI memory, remembering what is mapped: each mapping is a ring-0 call. */
-static const uint8_t *acpi_map(uint64_t pa, size_t len)
+static const uint8_t *firmware_peek(void *ctx, uint64_t pa, size_t len)
 {
-    static uint64_t lo[8], hi[8];
-    static unsigned n;
-    for (unsigned i = 0; i < n; i++)
-        if (pa >= lo[i] && pa + len <= hi[i])
-            return x86_phys_to_virt(pa);
-    uint64_t a = pa & ~0xfffull, b = (pa + len + 0xfff) & ~0xfffull;
-    vio_map(a, (size_t)(b - a));
-    lo[n % 8] = a;
-    hi[n % 8] = b;
-    n++;
-    return x86_phys_to_virt(pa);
-}
-
-static const uint8_t *acpi_table(uint64_t pa, size_t *len)
-{
-    if (pa == 0 || pa >= (1ull << 39))
-        return NULL;
-    const uint8_t *h = acpi_map(pa, 36);
-    uint32_t l = le32(h + 4);
-    if (l < 36 || l > (1u << 20))
-        return NULL;
-    *len = l;
-    return acpi_map(pa, l);
+    (void)ctx;
+    return x86_firmware_map(pa, len);
 }
 
 const uint8_t *vio_acpi_dsdt(size_t *len)
 {
-    uint64_t rp = x86_rsdp_paddr;
-    for (uint64_t a = 0xe0000; !rp && a < 0x100000; a += 16)
-        if (memcmp(x86_phys_to_virt(a), "RSD PTR ", 8) == 0)
-            rp = a;
-    if (!rp)
-        return NULL;
-    const uint8_t *r = acpi_map(rp, 36);
-    if (memcmp(r, "RSD PTR ", 8) != 0)
-        return NULL;
-    uint64_t xsdt = (uint64_t)le32(r + 24) | (uint64_t)le32(r + 28) << 32;
-    int x = r[15] >= 2 && xsdt;
-    size_t rl, width = x ? 8 : 4;
-    const uint8_t *root = acpi_table(x ? xsdt : le32(r + 16), &rl);
-    for (size_t off = 36; root && off + width <= rl; off += width) {
-        uint64_t pa = le32(root + off) | (x ? (uint64_t)le32(root + off + 4) << 32 : 0);
-        size_t fl;
-        const uint8_t *f = acpi_table(pa, &fl);
-        if (!f || memcmp(f, "FACP", 4) != 0)
-            continue;
-        uint64_t d = fl >= 148 ? (uint64_t)le32(f + 140) | (uint64_t)le32(f + 144) << 32 : 0;
-        if (!d && fl >= 44)
-            d = le32(f + 40);
-        const uint8_t *dsdt = acpi_table(d, len);
-        return dsdt && memcmp(dsdt, "DSDT", 4) == 0 ? dsdt : NULL;
-    }
-    return NULL;
+    struct kvm_acpi a = { .peek = firmware_peek };
+    struct kvm_acpi_fadt fadt;
+    uint32_t l = 0;
+    const uint8_t *dsdt = kvm_acpi_dsdt(&a, x86_rsdp_paddr, &fadt, &l);
+    if (!dsdt && a.bad) /* no ACPI at all is fine: the command line may list the devices */
+        mirc_log("ACPI: %s (at 0x%llx); ignoring the ACPI tables", a.why,
+                 (unsigned long long)a.why_pa);
+    *len = l;
+    return dsdt;
 }
 #endif

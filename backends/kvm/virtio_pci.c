@@ -1,10 +1,12 @@
-/* backends/kvm/virtio_pci.c: the virtio-pci transport (modern capabilities, legacy I/O BAR) on bus
- * 0 of -M pc and q35. */
+/* backends/kvm/virtio_pci.c: the virtio-pci transport on bus 0 of -M pc and q35: discovery, BARs
+ * and capabilities, each value the device supplies checked before use. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "mirc/mirc.h"
 #include "virtio.h"
+#include "virtio_pci.h"
 #include "virtio_port.h"
 
 /*
@@ -43,7 +45,9 @@
 #define PCI_CAP_VENDOR    0x09
 #define PCI_MEM_BASE      0xfe000000u /* up to the IOAPIC at 0xfec00000 */
 #define PCI_MEM_END       0xfec00000u
+#define PCI_CHIPSET_END   0xff000000u /* IOAPIC, HPET, local APIC: no BAR belongs there */
 #define PCI_IO_BASE       0xc000u
+#define PCI_IO_MIN        0x1000u /* below: the chipset's, the PIT's, the serial ports */
 #define PCI_IO_END        0x10000u
 
 /* virtio_pci_cap.cfg_type (virtio 1.x, 4.1.4) */
@@ -51,35 +55,6 @@
 #define CAP_NOTIFY 2
 #define CAP_ISR    3
 #define CAP_DEVICE 4
-
-/* struct virtio_pci_common_cfg */
-#define COM_DFSELECT  0x00
-#define COM_DF        0x04
-#define COM_GFSELECT  0x08
-#define COM_GF        0x0c
-#define COM_STATUS    0x14
-#define COM_CFGGEN    0x15
-#define COM_Q_SELECT  0x16
-#define COM_Q_SIZE    0x18
-#define COM_Q_ENABLE  0x1c
-#define COM_Q_NOFF    0x1e
-#define COM_Q_DESCLO  0x20
-#define COM_Q_DESCHI  0x24
-#define COM_Q_AVAILLO 0x28
-#define COM_Q_AVAILHI 0x2c
-#define COM_Q_USEDLO  0x30
-#define COM_Q_USEDHI  0x34
-
-/* The legacy I/O BAR (virtio 0.9.5, 4.1.4.8) without MSI-X */
-#define LEG_HOST_FEATURES  0x00
-#define LEG_GUEST_FEATURES 0x04
-#define LEG_QUEUE_PFN      0x08
-#define LEG_QUEUE_SIZE     0x0c
-#define LEG_QUEUE_SEL      0x0e
-#define LEG_QUEUE_NOTIFY   0x10
-#define LEG_STATUS         0x12
-#define LEG_ISR            0x13
-#define LEG_CONFIG         0x14
 
 static uint32_t mem_next = PCI_MEM_BASE, io_next = PCI_IO_BASE;
 static unsigned next_slot; /* the scan goes as far as the devices asked for: 0 not started */
@@ -111,183 +86,63 @@ static void cfg_write8(unsigned slot, unsigned off, uint8_t v)
     vio_outb((uint16_t)(PCI_DATA + (off & 3)), v);
 }
 
-/* ---- modern ---- */
-
-static uint64_t pm_features(struct virtio_dev *dev)
-{
-    vio_write32(dev->vd_base + COM_DFSELECT, 1);
-    uint64_t hi = vio_read32(dev->vd_base + COM_DF);
-    vio_write32(dev->vd_base + COM_DFSELECT, 0);
-    return hi << 32 | vio_read32(dev->vd_base + COM_DF);
-}
-
-static void pm_set_features(struct virtio_dev *dev, uint64_t f)
-{
-    vio_write32(dev->vd_base + COM_GFSELECT, 1);
-    vio_write32(dev->vd_base + COM_GF, (uint32_t)(f >> 32));
-    vio_write32(dev->vd_base + COM_GFSELECT, 0);
-    vio_write32(dev->vd_base + COM_GF, (uint32_t)f);
-}
-
-static uint8_t pm_status(struct virtio_dev *dev)
-{
-    return vio_read8(dev->vd_base + COM_STATUS);
-}
-
-static void pm_set_status(struct virtio_dev *dev, uint8_t s)
-{
-    vio_write8(dev->vd_base + COM_STATUS, s);
-}
-
-static uint32_t pm_config(struct virtio_dev *dev, unsigned off, unsigned width)
-{
-    uintptr_t a = dev->vd_devcfg + off;
-    return width == 1 ? vio_read8(a) : width == 2 ? vio_read16(a) : vio_read32(a);
-}
-
-static uint32_t pm_config_gen(struct virtio_dev *dev)
-{
-    return vio_read8(dev->vd_base + COM_CFGGEN);
-}
-
-static unsigned pm_queue_max(struct virtio_dev *dev, unsigned idx)
-{
-    vio_write16(dev->vd_base + COM_Q_SELECT, (uint16_t)idx);
-    return vio_read16(dev->vd_base + COM_Q_SIZE);
-}
-
-static void write64(uintptr_t lo, uint64_t v)
-{
-    vio_write32(lo, (uint32_t)v);
-    vio_write32(lo + 4, (uint32_t)(v >> 32));
-}
-
-static mirc_status pm_queue_setup(struct virtio_dev *dev, struct virtq *vq)
-{
-    uintptr_t c = dev->vd_base;
-    vio_write16(c + COM_Q_SELECT, vq->vq_index);
-    vio_write16(c + COM_Q_SIZE, vq->vq_num);
-    write64(c + COM_Q_DESCLO, vio_phys((const void *)vq->vq_desc));
-    write64(c + COM_Q_AVAILLO, vio_phys((const void *)vq->vq_avail));
-    write64(c + COM_Q_USEDLO, vio_phys((const void *)vq->vq_used));
-    uint32_t off = vio_read16(c + COM_Q_NOFF);
-    vq->vq_notify = dev->vd_notify + (uintptr_t)off * dev->vd_notify_mult;
-    vio_write16(c + COM_Q_ENABLE, 1);
-    return MIRC_OK;
-}
-
-static void pm_notify(struct virtio_dev *dev, struct virtq *vq)
-{
-    (void)dev;
-    vio_write16(vq->vq_notify, vq->vq_index);
-}
-
-static unsigned pm_intr_ack(struct virtio_dev *dev)
-{
-    return vio_read8(dev->vd_isr); /* reading clears it and lowers INTx */
-}
-
-static const struct virtio_ops modern_ops = {
-    .features = pm_features,
-    .set_features = pm_set_features,
-    .status = pm_status,
-    .set_status = pm_set_status,
-    .config = pm_config,
-    .config_gen = pm_config_gen,
-    .queue_max = pm_queue_max,
-    .queue_setup = pm_queue_setup,
-    .notify = pm_notify,
-    .intr_ack = pm_intr_ack,
-};
-
-/* ---- legacy ---- */
-
-static uint64_t pl_features(struct virtio_dev *dev)
-{
-    return vio_inl((uint16_t)(dev->vd_io + LEG_HOST_FEATURES));
-}
-
-static void pl_set_features(struct virtio_dev *dev, uint64_t f)
-{
-    vio_outl((uint16_t)(dev->vd_io + LEG_GUEST_FEATURES), (uint32_t)f);
-}
-
-static uint8_t pl_status(struct virtio_dev *dev)
-{
-    return vio_inb((uint16_t)(dev->vd_io + LEG_STATUS));
-}
-
-static void pl_set_status(struct virtio_dev *dev, uint8_t s)
-{
-    vio_outb((uint16_t)(dev->vd_io + LEG_STATUS), s);
-}
-
-static uint32_t pl_config(struct virtio_dev *dev, unsigned off, unsigned width)
-{
-    uint16_t p = (uint16_t)(dev->vd_io + LEG_CONFIG + off);
-    return width == 1 ? vio_inb(p) : width == 2 ? vio_inw(p) : vio_inl(p);
-}
-
-static uint32_t pl_config_gen(struct virtio_dev *dev)
-{
-    (void)dev;
-    return 0;
-}
-
-static unsigned pl_queue_max(struct virtio_dev *dev, unsigned idx)
-{
-    vio_outw((uint16_t)(dev->vd_io + LEG_QUEUE_SEL), (uint16_t)idx);
-    return vio_inw((uint16_t)(dev->vd_io + LEG_QUEUE_SIZE));
-}
-
-static mirc_status pl_queue_setup(struct virtio_dev *dev, struct virtq *vq)
-{
-    uint64_t pfn = vio_phys(vq->vq_mem) / VIRTQ_ALIGN;
-    if (pfn > 0xffffffffu)
-        return MIRC_IO;
-    vio_outw((uint16_t)(dev->vd_io + LEG_QUEUE_SEL), vq->vq_index);
-    vio_outl((uint16_t)(dev->vd_io + LEG_QUEUE_PFN), (uint32_t)pfn);
-    return MIRC_OK;
-}
-
-static void pl_notify(struct virtio_dev *dev, struct virtq *vq)
-{
-    vio_outw((uint16_t)(dev->vd_io + LEG_QUEUE_NOTIFY), vq->vq_index);
-}
-
-static unsigned pl_intr_ack(struct virtio_dev *dev)
-{
-    return vio_inb((uint16_t)(dev->vd_io + LEG_ISR));
-}
-
-static const struct virtio_ops legacy_ops = {
-    .features = pl_features,
-    .set_features = pl_set_features,
-    .status = pl_status,
-    .set_status = pl_set_status,
-    .config = pl_config,
-    .config_gen = pl_config_gen,
-    .queue_max = pl_queue_max,
-    .queue_setup = pl_queue_setup,
-    .notify = pl_notify,
-    .intr_ack = pl_intr_ack,
-};
-
 /* ---- resources ---- */
 
 /*
- * The address of BAR `bar`, assigning one when the firmware left it at zero.
- * Stores its size. Returns 0 when the BAR does not exist or does not fit.
+ * Everything below reads values the device (or QEMU's device model) chose,
+ * so each is checked before the guest writes where it points, in the spirit
+ * of Linux's vp_modern_map_capability and OpenBSD's sized subregions: BAR
+ * sizes are powers of two, firmware addresses are aligned and do not wrap,
+ * ports stay above the chipset's, memory windows overlap no RAM, image or
+ * page table (vio_map), every capability is long enough and lies inside its
+ * BAR, and (pm_queue_setup) every notify address inside the notify region.
+ * A device that fails is refused with one line saying why.
  */
-static uint64_t bar_addr(unsigned slot, unsigned bar, int io, uint64_t *size)
+
+#define WHY_LEN     112
+#define PCI_CFG_END 0x100
+
+/* Formats why a device is refused; returns -1. */
+static int refuse(char *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int refuse(char *why, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, WHY_LEN, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* A firmware-assigned BAR the guest may use: 0, or -1 with the reason. */
+static int bar_placed_ok(unsigned bar, int io, uint64_t addr, uint64_t sz, char *why)
+{
+    unsigned long long a = addr;
+    if (addr & (sz - 1))
+        return refuse(why, "BAR %u at 0x%llx is not aligned to its size 0x%llx", bar, a,
+                      (unsigned long long)sz);
+    if (addr + sz < addr)
+        return refuse(why, "BAR %u at 0x%llx wraps past the end of the address space", bar, a);
+    if (io && (addr < PCI_IO_MIN || addr + sz > PCI_IO_END))
+        return refuse(why, "I/O BAR %u at 0x%llx lies outside ports 0x%x-0xffff", bar, a,
+                      PCI_IO_MIN);
+    if (!io && addr < PCI_CHIPSET_END && addr + sz > PCI_MEM_END)
+        return refuse(why, "BAR %u at 0x%llx overlaps the IOAPIC, HPET or local APIC", bar, a);
+    return 0;
+}
+
+/*
+ * Stores the address and size of BAR `bar`, assigning an address when the
+ * firmware left it at zero. Returns 0, or -1 with the reason.
+ */
+static int bar_addr(unsigned slot, unsigned bar, int io, uint64_t *out, uint64_t *size, char *why)
 {
     unsigned off = PCI_BAR0 + 4 * bar;
     uint32_t lo = cfg_read(slot, off);
     if ((lo & 1) != (io ? 1u : 0u))
-        return 0;
+        return refuse(why, "BAR %u is not %s BAR", bar, io ? "an I/O" : "a memory");
     int is64 = !io && (lo & 6) == 4;
     if (is64 && bar == 5)
-        return 0;
+        return refuse(why, "BAR 5 claims to be the low half of a 64-bit BAR");
     uint64_t addr = io ? lo & ~3u : lo & ~0xfu;
     if (is64)
         addr |= (uint64_t)cfg_read(slot, off + 4) << 32;
@@ -296,23 +151,30 @@ static uint64_t bar_addr(unsigned slot, unsigned bar, int io, uint64_t *size)
     uint32_t mask = cfg_read(slot, off) & (io ? ~3u : ~0xfu);
     if (io)
         mask |= 0xffff0000u;
-    uint64_t sz = (uint64_t)(uint32_t)(~mask + 1);
+    uint64_t sz = (uint32_t)(~mask + 1);
     if (mask == 0 || sz == 0)
-        return 0;
+        return refuse(why, "BAR %u decodes no address, or 4 GiB or more", bar);
+    if (sz & (sz - 1))
+        return refuse(why, "BAR %u reports a size mask (0x%x) that is not a power of two", bar,
+                      mask);
     if (addr == 0) {
         uint32_t *next = io ? &io_next : &mem_next;
         uint32_t end = io ? PCI_IO_END : PCI_MEM_END;
         uint64_t a = ((uint64_t)*next + sz - 1) & ~(sz - 1);
         if (a + sz > end)
-            return 0;
+            return refuse(why, "no room for BAR %u (0x%llx bytes) below 0x%x", bar,
+                          (unsigned long long)sz, end);
         *next = (uint32_t)(a + sz);
         addr = a;
+    } else if (bar_placed_ok(bar, io, addr, sz, why) != 0) {
+        return -1;
     }
     cfg_write(slot, off, (uint32_t)addr | (lo & (io ? 3u : 0xfu)));
     if (is64)
         cfg_write(slot, off + 4, (uint32_t)(addr >> 32));
+    *out = addr;
     *size = sz;
-    return addr;
+    return 0;
 }
 
 /* The GSI that INTx pin (1..4) of `slot` reaches, or -1. */
@@ -339,6 +201,17 @@ static int intx_gsi(unsigned slot, unsigned pin)
     return -1;
 }
 
+/* Per cfg_type: the name, the least length and the alignment the driver relies on. */
+static const struct {
+    const char *name;
+    uint32_t minlen, align;
+} regions[5] = {
+    [CAP_COMMON] = { "common config", VIRTIO_PCI_COMMON_LEN, 4 },
+    [CAP_NOTIFY] = { "notify", 2, 2 },
+    [CAP_ISR] = { "ISR", 1, 1 },
+    [CAP_DEVICE] = { "device config", 0, 4 },
+};
+
 struct caps {
     int found[5]; /* by cfg_type */
     unsigned bar[5];
@@ -346,19 +219,23 @@ struct caps {
     uint32_t notify_mult;
 };
 
-static void read_caps(unsigned slot, struct caps *c)
+/* Reads the virtio capabilities; 0, or -1 with the reason (one too short to hold its fields). */
+static int read_caps(unsigned slot, struct caps *c, char *why)
 {
     memset(c, 0, sizeof *c);
     if (!((cfg_read(slot, PCI_COMMAND) >> 16) & PCI_STATUS_CAPS))
-        return;
+        return 0;
     unsigned p = cfg_read(slot, PCI_CAP_PTR) & 0xfc;
     for (int guard = 0; p >= 0x40 && guard < 48; guard++) {
         uint32_t h = cfg_read(slot, p);
-        unsigned type = (h >> 24) & 0xff;
+        unsigned type = (h >> 24) & 0xff, cap_len = (h >> 16) & 0xff;
         if ((h & 0xff) == PCI_CAP_VENDOR && type >= CAP_COMMON && type <= CAP_DEVICE &&
             !c->found[type]) {
-            unsigned bar = cfg_read(slot, p + 4) & 0xff;
-            if (bar <= 5) {
+            unsigned bar = cfg_read(slot, p + 4) & 0xff, need = type == CAP_NOTIFY ? 20 : 16;
+            if (bar <= 5 && (cap_len < need || p + need > PCI_CFG_END))
+                return refuse(why, "its %s capability at 0x%x is %u bytes, shorter than %u",
+                              regions[type].name, p, cap_len, need);
+            if (bar <= 5) { /* other values are reserved: such a capability is ignored */
                 c->found[type] = 1;
                 c->bar[type] = bar;
                 c->off[type] = cfg_read(slot, p + 8);
@@ -369,63 +246,120 @@ static void read_caps(unsigned slot, struct caps *c)
         }
         p = (h >> 8) & 0xfc;
     }
+    return 0;
 }
 
-/* Maps the modern capabilities; 0 on success. */
-static int attach_modern(struct virtio_dev *dev, unsigned slot, const struct caps *c)
+/* Checks and maps the region of capability t; 0, or -1 with the reason. */
+static int map_region(unsigned slot, const struct caps *c, unsigned t, uintptr_t base[6],
+                      uint64_t size[6], uintptr_t *out, char *why)
+{
+    unsigned b = c->bar[t];
+    uint32_t off = c->off[t], len = c->len[t];
+    if (len < regions[t].minlen)
+        return refuse(why, "its %s capability covers %u bytes, fewer than %u", regions[t].name, len,
+                      regions[t].minlen);
+    if (off & (regions[t].align - 1))
+        return refuse(why, "its %s capability's offset 0x%x is not %u-byte aligned",
+                      regions[t].name, off, regions[t].align);
+    if (!base[b]) {
+        uint64_t a;
+        if (bar_addr(slot, b, 0, &a, &size[b], why) != 0)
+            return -1;
+        void *m = vio_map(a, (size_t)size[b]);
+        if (!m)
+            return refuse(why, "BAR %u at 0x%llx cannot be mapped: %s", b, (unsigned long long)a,
+                          vio_map_refusal(a, (size_t)size[b]));
+        base[b] = (uintptr_t)m;
+    }
+    if ((uint64_t)off + len > size[b])
+        return refuse(why,
+                      "its %s capability (0x%x bytes at 0x%x) reaches past BAR %u (0x%llx bytes)",
+                      regions[t].name, len, off, b, (unsigned long long)size[b]);
+    *out = base[b] + off;
+    return 0;
+}
+
+/* Maps the modern capabilities; 0, or -1 with the reason. */
+static int attach_modern(struct virtio_dev *dev, unsigned slot, const struct caps *c, char *why)
 {
     uintptr_t base[6] = { 0 };
     uint64_t size[6] = { 0 };
     uintptr_t *out[5] = { NULL, &dev->vd_base, &dev->vd_notify, &dev->vd_isr, &dev->vd_devcfg };
-    for (unsigned t = CAP_COMMON; t <= CAP_DEVICE; t++) {
-        unsigned b = c->bar[t];
-        if (!base[b]) {
-            uint64_t a = bar_addr(slot, b, 0, &size[b]);
-            if (a == 0)
-                return -1;
-            base[b] = (uintptr_t)vio_map(a, (size_t)size[b]);
-        }
-        if ((uint64_t)c->off[t] + c->len[t] > size[b])
+    for (unsigned t = CAP_COMMON; t <= CAP_DEVICE; t++)
+        if (map_region(slot, c, t, base, size, out[t], why) != 0)
             return -1;
-        *out[t] = base[b] + c->off[t];
-    }
+    dev->vd_notify_len = c->len[CAP_NOTIFY];
     dev->vd_notify_mult = c->notify_mult;
+    dev->vd_devcfg_len = c->len[CAP_DEVICE];
     dev->vd_modern = 1;
     return 0;
 }
 
-static void attach(unsigned slot, uint32_t id)
+/* The legacy I/O BAR; 0, or -1 with the reason. */
+static int attach_legacy(struct virtio_dev *dev, unsigned slot, char *why)
 {
-    unsigned devid = id >> 16;
+    uint64_t addr, size;
+    if (bar_addr(slot, 0, 1, &addr, &size, why) != 0)
+        return -1;
+    if (size <= VIRTIO_PCI_LEGACY_CONFIG)
+        return refuse(why, "its legacy I/O BAR has %u ports, fewer than the %u registers",
+                      (unsigned)size, VIRTIO_PCI_LEGACY_CONFIG + 1);
+    dev->vd_io = (uint16_t)addr;
+    dev->vd_devcfg_len = (uint32_t)size - VIRTIO_PCI_LEGACY_CONFIG;
+    dev->vd_fixed_qsize = 1;
+    return 0;
+}
+
+/* The device type behind a virtio vendor id, or 0 when it is not ours to drive. */
+static uint32_t device_type(unsigned slot, unsigned devid)
+{
     uint32_t type;
     if (devid >= 0x1040 && devid <= 0x107f)
         type = devid - 0x1040;
     else if (devid >= 0x1000 && devid <= 0x103f) /* transitional: the subsystem id says */
         type = cfg_read(slot, PCI_SUBSYSTEM) >> 16;
     else
-        return;
-    if (type != VIRTIO_ID_NET && type != VIRTIO_ID_BLOCK)
-        return;
+        return 0;
+    return type == VIRTIO_ID_NET || type == VIRTIO_ID_BLOCK ? type : 0;
+}
+
+/* Finds the transport registers; 0 and the decoding to enable, or -1 with the reason. */
+static int attach_transport(struct virtio_dev *tmp, unsigned slot, unsigned devid, uint32_t *cmd,
+                            char *why)
+{
     struct caps c;
-    read_caps(slot, &c);
-    int modern =
-        c.found[CAP_COMMON] && c.found[CAP_NOTIFY] && c.found[CAP_ISR] && c.found[CAP_DEVICE];
-    char where[40];
+    if (read_caps(slot, &c, why) != 0)
+        return -1;
+    if (c.found[CAP_COMMON] && c.found[CAP_NOTIFY] && c.found[CAP_ISR] && c.found[CAP_DEVICE]) {
+        if (attach_modern(tmp, slot, &c, why) != 0) /* no silent fall back to legacy */
+            return -1;
+        tmp->vd_ops = &virtio_pci_modern_ops;
+        *cmd |= PCI_CMD_MEMORY;
+        return 0;
+    }
+    if (devid >= 0x1040)
+        return refuse(why, "it lacks one of the common, notify, ISR and device capabilities");
+    if (attach_legacy(tmp, slot, why) != 0)
+        return -1;
+    tmp->vd_ops = &virtio_pci_legacy_ops;
+    *cmd |= PCI_CMD_IO;
+    return 0;
+}
+
+static void attach(unsigned slot, uint32_t id)
+{
+    unsigned devid = id >> 16;
+    uint32_t type = device_type(slot, devid);
+    if (!type)
+        return;
+    char where[40], why[WHY_LEN];
     snprintf(where, sizeof where, "virtio-pci 00:%02x.0", slot);
     uint32_t cmd = cfg_read(slot, PCI_COMMAND) & 0xffff;
-    cfg_write16(slot, PCI_COMMAND, (uint16_t)(cmd & ~(PCI_CMD_IO | PCI_CMD_MEMORY)));
+    cmd &= ~(uint32_t)(PCI_CMD_IO | PCI_CMD_MEMORY | PCI_CMD_MASTER);
+    cfg_write16(slot, PCI_COMMAND, (uint16_t)cmd); /* decoding off while BARs move */
     struct virtio_dev tmp = { 0 };
-    uint64_t iosize;
-    if (modern && attach_modern(&tmp, slot, &c) == 0) {
-        tmp.vd_ops = &modern_ops;
-        cmd |= PCI_CMD_MEMORY;
-    } else if (devid < 0x1040 && (tmp.vd_io = (uint16_t)bar_addr(slot, 0, 1, &iosize)) != 0) {
-        tmp.vd_ops = &legacy_ops;
-        tmp.vd_fixed_qsize = 1;
-        cmd |= PCI_CMD_IO;
-    } else {
-        cfg_write16(slot, PCI_COMMAND, (uint16_t)cmd);
-        mirc_log("%s: cannot map its registers (no room for its BARs)", where);
+    if (attach_transport(&tmp, slot, devid, &cmd, why) != 0) {
+        mirc_log("%s: %s; ignoring the device", where, why); /* it stays inert: no decoding */
         return;
     }
     cfg_write16(slot, PCI_COMMAND, (uint16_t)((cmd | PCI_CMD_MASTER) & ~PCI_CMD_INTX_OFF));
@@ -435,9 +369,8 @@ static void attach(unsigned slot, uint32_t id)
     struct virtio_dev *dev = virtio_dev_new(tmp.vd_ops, type);
     if (!dev)
         return;
-    uint32_t t = dev->vd_type;
     *dev = tmp;
-    dev->vd_type = t;
+    dev->vd_type = type;
     dev->vd_handle = -1;
     dev->vd_slot = (uint8_t)slot;
     dev->vd_gsis = gsi >= 0 ? (uint64_t)1 << gsi : 0;

@@ -6,8 +6,9 @@
  * In a kvm image these are thin inline wrappers over backends/x86_64/x86.h
  * and kvm.h. Built with -DVIRTIO_HOST_TEST (tests/unit/virtio), they are
  * functions the test suite implements: MMIO and port accesses reach a
- * simulated register file, DMA addresses are host pointers, vio_relax() lets
- * the simulated device make progress and vio_now_ns() is a simulated clock.
+ * simulated register file, mappings are judged against a simulated memory
+ * map (vio_map returns NULL over RAM, as x86_mmio_map does), DMA addresses are host pointers,
+ * vio_relax() lets the simulated device make progress and vio_now_ns() is a simulated clock.
  *
  * Addresses are guest-physical == virtual (identity-mapped), so a pointer
  * is its own DMA address on both builds.
@@ -48,6 +49,7 @@ void vio_outb(uint16_t port, uint8_t v);
 void vio_outw(uint16_t port, uint16_t v);
 void vio_outl(uint16_t port, uint32_t v);
 void *vio_map(uint64_t pa, size_t len);
+const char *vio_map_refusal(uint64_t pa, size_t len);
 void vio_irq_enable(int gsi);
 void vio_relax(void);
 uint64_t vio_now_ns(void);
@@ -116,8 +118,13 @@ static inline void vio_outl(uint16_t port, uint32_t v)
 static inline void *vio_map(uint64_t pa, size_t len)
 {
     if (pa >= VIO_DEVICE_WINDOW && pa + len <= (1ull << 32) && pa + len >= pa)
-        return (void *)(uintptr_t)pa;
+        return (void *)(uintptr_t)pa; /* memmap.c keeps RAM out of this window */
     return x86_mmio_map(pa, len);
+}
+/* Why vio_map returned NULL, for the device's refusal message. */
+static inline const char *vio_map_refusal(uint64_t pa, size_t len)
+{
+    return x86_mmio_refusal(pa, len);
 }
 static inline void vio_irq_enable(int gsi)
 {

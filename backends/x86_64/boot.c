@@ -14,6 +14,7 @@
  * runs before SSE is enabled and while the canary changes.
  */
 #include "gate.h"
+#include "memmap.h"
 #include "mirc/mirc.h"
 #include "paging.h"
 #include "platform.h"
@@ -21,12 +22,10 @@
 #include "trap.h"
 #include "x86.h"
 
-#define MEMMAP_MAX  64
-#define CMDLINE_MAX 8192
-#define ARGV_MAX    512
+#define ARGV_MAX 512
 /* The device window below 4 GiB: IOAPIC, HPET, LAPIC, virtio-mmio, ACPI GED, flash. */
-#define MMIO_LOW_START 0xfe000000ull
-#define MMIO_LOW_END   0x100000000ull
+#define MMIO_LOW_START X86_DEV_LOW
+#define MMIO_LOW_END   X86_DEV_HIGH
 /* Spare table pages for x86_mmio_map after boot. */
 #define PT_SPARE_PAGES 16
 
@@ -44,10 +43,11 @@ struct x86_cpu x86_cpu;
 uint64_t x86_rsdp_paddr;
 uintptr_t __stack_chk_guard = 0x595e9fbd94fda766ull; /* replaced at boot */
 
-static struct pvh_memmap_entry memmap[MEMMAP_MAX];
-static unsigned nmemmap;
-static char cmdline[CMDLINE_MAX];
+static struct x86_start start; /* what the host handed over, checked (memmap.c) */
 static char *argv[ARGV_MAX];
+/* A copy of where the image and its tables end, readable from ring 3 for x86_mmio_check; ring 0
+ * trusts only pool_end_pa */
+static uint64_t pool_end;
 static const char *boot_error;
 
 /* Built by boot_user (ring 3, on the boot tables); ring 0 only once SETUP has loaded them. */
@@ -73,55 +73,38 @@ static int boot_mapped(uint64_t pa, uint64_t len)
     return pa + len >= pa && pa + len <= sym(_mirc_boot_map_end);
 }
 
-/* Copies what we need from the start info before anything can overwrite it. */
-static int read_start_info(uint32_t pa)
+/* Boot memory as memmap.c reads it: entry.S's mapping, whatever the start info claims. */
+static const void *boot_peek(void *ctx, uint64_t pa, uint64_t *len)
 {
-    const struct pvh_start_info *si = x86_phys_to_virt(pa);
-    if (pa == 0 || !boot_mapped(pa, sizeof *si) || si->magic != PVH_START_MAGIC)
-        return -1;
-    x86_rsdp_paddr = si->rsdp_paddr;
-    if (si->cmdline_paddr && boot_mapped(si->cmdline_paddr, CMDLINE_MAX)) {
-        const char *c = x86_phys_to_virt(si->cmdline_paddr);
-        size_t i = 0;
-        while (c[i] && i < CMDLINE_MAX - 1) {
-            cmdline[i] = c[i];
-            i++;
+    (void)ctx;
+    uint64_t end = sym(_mirc_boot_map_end);
+    if (pa >= end)
+        return NULL;
+    if (*len > end - pa)
+        *len = end - pa;
+    return x86_phys_to_virt(pa);
+}
+
+/* Only RAM and ACPI entries are mapped; RAM last, so an entry claiming it otherwise loses. */
+static int map_entries(void)
+{
+    int r = 0;
+    for (int ram = 0; ram <= 1; ram++) {
+        for (unsigned i = 0; i < start.map.n; i++) {
+            const struct pvh_memmap_entry *e = &start.map.e[i];
+            uint64_t lo = align_up(e->addr, X86_PAGE), hi = (e->addr + e->size) & ~(X86_PAGE - 1);
+            if (hi <= lo || e->type != (ram ? PVH_MEM_RAM : PVH_MEM_ACPI))
+                continue;
+            r |= x86_pt_map(&pt, lo, hi - lo, ram ? X86_MAP_DATA : X86_MAP_RODATA);
         }
-        cmdline[i] = '\0';
-        if (c[i])
-            boot_error = "the boot command line is longer than 8191 bytes";
     }
-    if (si->version >= 1 && si->memmap_paddr &&
-        boot_mapped(si->memmap_paddr, (uint64_t)si->memmap_entries * sizeof *memmap)) {
-        const struct pvh_memmap_entry *m = x86_phys_to_virt(si->memmap_paddr);
-        for (uint32_t i = 0; i < si->memmap_entries && nmemmap < MEMMAP_MAX; i++)
-            memmap[nmemmap++] = m[i];
-    }
-    return 0;
+    return r;
 }
 
-/* The RAM region holding the image; its rest becomes the heap. */
-static const struct pvh_memmap_entry *image_region(void)
+static int map_all(void)
 {
-    for (unsigned i = 0; i < nmemmap; i++) {
-        const struct pvh_memmap_entry *e = &memmap[i];
-        if (e->type == PVH_MEM_RAM && e->addr <= sym(_mirc_image_start) &&
-            e->addr + e->size >= sym(_mirc_image_end))
-            return e;
-    }
-    return NULL;
-}
-
-static int map_all(uint64_t pool_end)
-{
-    int r = x86_pt_map(&pt, 0, 1ull << 20, X86_MAP_DATA); /* BIOS area, start info, RSDP */
-    for (unsigned i = 0; i < nmemmap; i++) {
-        const struct pvh_memmap_entry *e = &memmap[i];
-        uint64_t lo = align_up(e->addr, X86_PAGE), hi = (e->addr + e->size) & ~(X86_PAGE - 1);
-        if (hi <= lo || (e->type != PVH_MEM_RAM && e->type != PVH_MEM_ACPI))
-            continue;
-        r |= x86_pt_map(&pt, lo, hi - lo, e->type == PVH_MEM_RAM ? X86_MAP_DATA : X86_MAP_RODATA);
-    }
+    int r = x86_pt_map(&pt, 0, X86_LOW_MEM_END, X86_MAP_DATA); /* BIOS area, start info, RSDP */
+    r |= map_entries();
     /* the image and the table pool, whatever the map said */
     r |= x86_pt_map(&pt, sym(_mirc_image_start), sym(_mirc_text_end) - sym(_mirc_image_start),
                     X86_MAP_TEXT);
@@ -144,28 +127,44 @@ static int map_all(uint64_t pool_end)
 /* Builds the W^X tables after the image; returns the first byte after their pool. */
 static uint64_t build_tables(void)
 {
-    uint64_t top = MMIO_LOW_END;
-    for (unsigned i = 0; i < nmemmap; i++)
-        if (memmap[i].addr + memmap[i].size > top)
-            top = memmap[i].addr + memmap[i].size;
+    uint64_t top = MMIO_LOW_END; /* what map_all maps: reserved ranges cost no tables */
+    for (unsigned i = 0; i < start.map.n; i++) {
+        const struct pvh_memmap_entry *e = &start.map.e[i];
+        if ((e->type == PVH_MEM_RAM || e->type == PVH_MEM_ACPI) && e->addr + e->size > top)
+            top = e->addr + e->size;
+    }
     /* PML4 + PDPTs + one PD per GiB + page tables for the image's 4 KiB pages */
     size_t pages = 1 + (size_t)(top >> 39) + 1 + (size_t)(align_up(top, 1ull << 30) >> 30) +
                    (size_t)(align_up(sym(_mirc_image_end), X86_LARGE_PAGE) >> 21) + 2 +
                    PT_SPARE_PAGES;
     uint64_t pool = sym(_mirc_image_end);
-    uint64_t pool_end = pool + pages * X86_PAGE;
+    pool_end = pool + pages * X86_PAGE;
     if (!boot_mapped(pool, pages * X86_PAGE) ||
-        x86_pt_init(&pt, x86_phys_to_virt(pool), pool, pages) != 0 || map_all(pool_end) != 0) {
+        x86_pt_init(&pt, x86_phys_to_virt(pool), pool, pages) != 0 || map_all() != 0) {
         boot_error = "cannot build the page tables (memory map too fragmented?)";
+        pool_end = 0; /* x86_mmio_map stays refused */
         return 0;
     }
     pool_end_pa = pool_end;
     return pool_end;
 }
 
+const char *x86_mmio_check(uint64_t pa, size_t len)
+{
+    return x86_memmap_window_check(&start.map, sym(_mirc_image_start),
+                                   pool_end ? pool_end : sym(_mirc_boot_map_end), pa, len);
+}
+
+/*
+ * The gate's own check protects what ring 0 must (page 0, the image, the page-table pool, from
+ * ring-0 memory); the memory map's (RAM) sits where ring 3 can write it, so it only keeps a
+ * device-supplied address from remapping RAM, which ring 3 checks first anyway.
+ */
 const char *x86_mmio_map_ring0(uint64_t pa, size_t len)
 {
     const char *why = x86_gate_check_map(pa, len, sym(_mirc_image_start), pool_end_pa);
+    if (!why)
+        why = x86_mmio_check(pa, len);
     if (why)
         return why;
     if (live != LIVE_PT)
@@ -180,13 +179,25 @@ const char *x86_mmio_map_ring0(uint64_t pa, size_t len)
 
 void *x86_mmio_map(uint64_t pa, size_t len)
 {
-    if (x86_cpl()) /* the tables are ring-0 memory; a refusal ends the application there */
+    if (!pool_end || x86_mmio_check(pa, len))
+        return NULL; /* over RAM, the image or its tables: never (the caller says why) */
+    if (x86_cpl()) /* the tables are ring-0 memory; a refusal there ends the application */
         return (void *)(uintptr_t)x86_sys(X86_SYS_MAP, pa, len);
-    const char *why = x86_mmio_map_ring0(pa, len);
-    if (why)
-        mirc_panic("cannot map device memory at 0x%llx (+%zu): %s", (unsigned long long)pa, len,
-                   why);
-    return x86_phys_to_virt(pa);
+    return x86_mmio_map_ring0(pa, len) ? NULL : x86_phys_to_virt(pa);
+}
+
+const char *x86_mmio_refusal(uint64_t pa, size_t len)
+{
+    const char *why = x86_mmio_check(pa, len);
+    return why ? why : "no spare page-table pages left to map it";
+}
+
+const void *x86_firmware_map(uint64_t pa, size_t len)
+{
+    if (x86_memmap_readable(&start.map, sym(_mirc_image_start),
+                            pool_end ? pool_end : sym(_mirc_boot_map_end), pa, len))
+        return x86_phys_to_virt(pa); /* mapped at boot, readable from either ring */
+    return x86_mmio_map(pa, len);
 }
 
 uint64_t x86_live_pte(uint64_t va)
@@ -255,7 +266,7 @@ static _Noreturn void user_main(void)
     __libc_init_array();
     int argc = 0;
     argv[0] = "mirc";
-    mirc_status s = mirc_rt_split_cmdline(cmdline, ARGV_MAX - 1, argv + 1, &argc);
+    mirc_status s = mirc_rt_split_cmdline(start.cmdline, ARGV_MAX - 1, argv + 1, &argc);
     if (s != MIRC_OK)
         x86_abort(s == MIRC_TOO_BIG ? "more than 510 words on the boot command line"
                                     : "unterminated quote or trailing backslash on the boot "
@@ -304,19 +315,19 @@ static _Noreturn void boot_user(void)
     x86_cpu.leaf1_edx = r[3];
     x86_trap_init_user();
 
-    int pvh_ok = read_start_info(start_info_pa) == 0;
-    uint64_t heap_start = build_tables();
+    boot_error = x86_start_read(start_info_pa, boot_peek, NULL, &start);
+    x86_rsdp_paddr = start.rsdp;
+    uint64_t heap_start = boot_error ? 0 : build_tables();
     int avx =
         (x86_cpu.leaf1_ecx & X86_CPUID1_ECX_XSAVE) && (x86_cpu.leaf1_ecx & X86_CPUID1_ECX_AVX);
     /* the last write to X86_KERNEL memory from ring 3: from here on it is ring 0's alone */
     setup_tables(heap_start ? pt.pml4_phys : sym(x86_boot_pml4), avx); /* SSE at least, to report */
     x86_target_early();
-    if (!pvh_ok)
-        x86_abort("not started through the PVH boot ABI (no start info in %ebx); boot the image "
-                  "with QEMU -kernel or as a Xen PVH guest");
     if (boot_error)
         x86_abort(boot_error);
-    const struct pvh_memmap_entry *ram = image_region();
+    /* the RAM region holding the image: its rest becomes the heap */
+    const struct pvh_memmap_entry *ram =
+        x86_memmap_ram_holding(&start.map, sym(_mirc_image_start), sym(_mirc_image_end));
     if (!ram)
         x86_abort(
             "the PVH memory map has no RAM region holding the image; give the guest more memory");

@@ -40,27 +40,92 @@ static inline uint64_t x86_scale_apply(uint64_t v, struct x86_scale s)
     return (uint64_t)(s.shift >= 128 ? 0 : p >> s.shift);
 }
 
+/* The TSC rates the image accepts from any source: 1 MHz to 100 GHz. */
+#define X86_TSC_HZ_MIN 1000000ull
+#define X86_TSC_HZ_MAX 100000000000ull
+static inline int x86_tsc_hz_ok(uint64_t hz)
+{
+    return hz >= X86_TSC_HZ_MIN && hz <= X86_TSC_HZ_MAX;
+}
+
 /*
  * The frequency a KVM/Xen pvclock's (mul, shift) pair describes: the guest
  * computes ns = ((ticks << shift) * mul) >> 32 (a negative shift shifts
- * right), so hz = 1e9 * 2^32 / mul, adjusted by the shift.
+ * right), so hz = 1e9 * 2^32 / mul, adjusted by the shift. The host chooses
+ * both: a shift of 64 or more either way, or a rate that does not fit 64
+ * bits, gives 0 (no rate) rather than undefined behaviour.
  */
 static inline uint64_t x86_pvclock_hz(uint32_t mul, int8_t shift)
 {
-    if (mul == 0)
+    if (mul == 0 || shift >= 64 || shift <= -64)
         return 0;
     uint64_t hz = (1000000000ull << 32) / mul;
-    return shift >= 0 ? hz >> shift : hz << -shift;
+    if (shift >= 0)
+        return hz >> shift;
+    return hz > UINT64_MAX >> -shift ? 0 : hz << -shift;
 }
 
-/* ns for ticks under a pvclock (mul, shift) pair, as the pvclock ABI defines it. */
+/*
+ * ns for ticks under a pvclock (mul, shift) pair, as the pvclock ABI defines
+ * it. Shifts of 64 or more shift every bit out (0), as the ABI's 64-bit
+ * arithmetic would, instead of being undefined.
+ */
 static inline uint64_t x86_pvclock_scale(uint64_t ticks, uint32_t mul, int8_t shift)
 {
-    if (shift >= 0)
+    if (shift >= 64 || shift <= -64)
+        ticks = 0;
+    else if (shift >= 0)
         ticks <<= shift;
     else
         ticks >>= -shift;
     return (uint64_t)(((unsigned __int128)ticks * mul) >> 32);
+}
+
+/*
+ * How often a pvclock structure (or Xen's wall clock) is read again while
+ * the host is updating it (odd version) or updated it meanwhile. A host
+ * finishes an update in well under a microsecond; one that leaves the
+ * version odd must not hang the guest, so readers give up after this many.
+ */
+#define X86_PVCLOCK_TRIES 100000
+
+/* The pvclock ABI KVM (kvmclock) and Xen (vcpu_time_info) share with the guest. */
+struct x86_pvclock {
+    volatile uint32_t version;
+    uint32_t pad0;
+    volatile uint64_t tsc_timestamp, system_time;
+    volatile uint32_t mul;
+    volatile int8_t shift;
+    volatile uint8_t flags;
+    uint8_t pad[2];
+};
+
+struct x86_pvclock_snap {
+    uint64_t tsc_timestamp, system_time;
+    uint32_t mul;
+    int8_t shift;
+};
+
+/*
+ * Copies a consistent snapshot (even version, unchanged across the copy).
+ * Returns 0, or -1 when the version stayed odd or kept changing over
+ * X86_PVCLOCK_TRIES reads. On x86 loads are not reordered with loads, so
+ * ordering the volatile accesses for the compiler is enough.
+ */
+static inline int x86_pvclock_read(const struct x86_pvclock *p, struct x86_pvclock_snap *out)
+{
+    for (unsigned tries = 0; tries < X86_PVCLOCK_TRIES; tries++) {
+        uint32_t v = p->version;
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        out->tsc_timestamp = p->tsc_timestamp;
+        out->system_time = p->system_time;
+        out->mul = p->mul;
+        out->shift = p->shift;
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (!(v & 1) && v == p->version)
+            return 0;
+    }
+    return -1;
 }
 
 /*

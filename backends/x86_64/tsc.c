@@ -1,9 +1,9 @@
-/* backends/x86_64/tsc.c: the TSC as the monotonic clock; its frequency from CPUID or the PIT. */
+/* backends/x86_64/tsc.c: the TSC as the monotonic clock; its frequency from the target, CPUID or
+ * the PIT (tsccal.c). */
 #include "clockmath.h"
+#include "tsccal.h"
 #include "x86.h"
 
-#define PIT_HZ       1193182ull
-#define PIT_MS       25
 #define PORT_PIT_CH0 0x40
 #define PORT_PIT_CMD 0x43
 
@@ -32,65 +32,69 @@ void x86_cpu_probe_more(void)
 
 void x86_tsc_set_hz(uint64_t h)
 {
-    if (h < 1000000 || h > 100000000000ull)
+    if (!x86_tsc_hz_ok(h)) /* calibrate() checked it: a bug, not the host */
         x86_abort("TSC frequency out of range (below 1 MHz or above 100 GHz)");
     hz = h;
     to_ns = x86_scale_make(1000000000ull, h);
     to_ticks = x86_scale_make(h, 1000000000ull);
 }
 
-static uint16_t pit_count(void)
+static uint64_t pv_hz(void *ctx)
 {
+    (void)ctx;
+    return x86_target_tsc_hz(); /* a paravirtual clock, when the target has one */
+}
+
+static void cpuid(void *ctx, uint32_t leaf, uint32_t r[4])
+{
+    (void)ctx;
+    x86_cpuid(leaf, 0, r);
+}
+
+/*
+ * PIT channel 0, free-running in mode 2. Channel 0 because microvm has no
+ * port 0x61 to gate channel 2. Its interrupt stays masked (IOAPIC pins
+ * start masked; LINT0 is masked before the first halt).
+ */
+static void pit_start(void *ctx)
+{
+    (void)ctx;
+    x86_outb(PORT_PIT_CMD, 0x34); /* channel 0, lo/hi byte, mode 2, binary */
+    x86_outb(PORT_PIT_CH0, 0xff);
+    x86_outb(PORT_PIT_CH0, 0xff);
+}
+
+static uint16_t pit_count(void *ctx)
+{
+    (void)ctx;
     x86_outb(PORT_PIT_CMD, 0x00); /* latch channel 0 */
     uint8_t lo = x86_inb(PORT_PIT_CH0);
     return (uint16_t)(lo | x86_inb(PORT_PIT_CH0) << 8);
 }
 
-/*
- * Counts TSC ticks while PIT channel 0 (free-running, mode 2) counts PIT_MS.
- * Channel 0 because microvm has no port 0x61 to gate channel 2. Its
- * interrupt stays masked (IOAPIC pins start masked; LINT0 is masked before
- * the first halt). Returns 0 if no PIT counts.
- */
-static uint64_t pit_calibrate(void)
+static uint64_t rdtsc(void *ctx)
 {
-    x86_outb(PORT_PIT_CMD, 0x34); /* channel 0, lo/hi byte, mode 2, binary */
-    x86_outb(PORT_PIT_CH0, 0xff);
-    x86_outb(PORT_PIT_CH0, 0xff);
-    uint16_t prev = pit_count();
-    uint64_t t0 = x86_rdtsc(), elapsed = 0, want = PIT_HZ * PIT_MS / 1000;
-    for (uint32_t polls = 0; elapsed < want; polls++) {
-        uint16_t cur = pit_count();
-        elapsed += (uint16_t)(prev - cur); /* counts down and wraps; polled well within 55 ms */
-        prev = cur;
-        if (elapsed == 0 && polls > 100000)
-            return 0;
-    }
-    uint64_t t1 = x86_rdtsc();
-    return (t1 - t0) * PIT_HZ / elapsed;
+    (void)ctx;
+    return x86_rdtsc();
 }
 
+/* Each source the host controls is checked: tsccal.c. */
 static void calibrate(void)
 {
-    uint32_t r[4];
-    uint64_t h = x86_target_tsc_hz(); /* a paravirtual clock, when the target has one */
-    if (hz)                           /* the hook may have set it */
-        return;
     x86_cpu_probe_more();
-    if (x86_cpu.max_leaf >= 0x15) {
-        x86_cpuid(0x15, 0, r); /* TSC/crystal ratio ebx/eax, crystal Hz in ecx */
-        if (r[0] && r[1] && r[2])
-            h = (uint64_t)r[2] * r[1] / r[0];
-    }
-    if (!h && x86_cpu.max_hv_leaf >= 0x40000010) {
-        x86_cpuid(0x40000010, 0, r); /* TSC kHz in eax (VMware's timing leaf, QEMU/KVM too) */
-        h = (uint64_t)r[0] * 1000;
-    }
+    struct x86_tsc_sources src = {
+        .pv_hz = pv_hz,
+        .cpuid = cpuid,
+        .max_leaf = x86_cpu.max_leaf,
+        .max_hv_leaf = x86_cpu.max_hv_leaf,
+        .pit_start = pit_start,
+        .pit_count = pit_count,
+        .rdtsc = rdtsc,
+    };
+    const char *why = "";
+    uint64_t h = x86_tsc_calibrate(&src, &why);
     if (!h)
-        h = pit_calibrate();
-    if (!h)
-        x86_abort(
-            "cannot find the TSC frequency: no kvmclock, no CPUID 0x15/0x40000010 and no PIT");
+        x86_abort(why);
     x86_tsc_set_hz(h);
 }
 

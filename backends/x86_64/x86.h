@@ -291,17 +291,31 @@ extern uint64_t x86_tsc_entry, x86_tsc_main;
  * Maps `len` bytes of device memory at physical address `pa` (uncached,
  * read/write, no-exec, reachable from ring 3) into the live page tables and
  * returns its address (identity: == pa). For drivers that find BARs or MMIO
- * windows at run time. A range the gate refuses (empty, above 512 GiB,
- * overlapping page 0, the image or the page tables: x86_gate_check_map), or
- * that the table pool has no room for, stops the application with the
- * reason and status 255.
+ * windows at run time. Returns NULL, mapping nothing, when the window overlaps
+ * RAM (per the PVH memory map), the first MiB, the image or its page-table
+ * pool, or reaches 512 GiB (x86_mmio_check): device-supplied addresses never
+ * remap memory the image uses (memmap.h). In ring 3 the gate checks again
+ * from ring-0 memory (x86_gate_check_map); what gets past the first check
+ * and not the gate, or finds no spare table pages, stops the application
+ * with the reason and status 255.
  */
 void *x86_mmio_map(uint64_t pa, size_t len);
 /*
  * The ring-0 half: maps the range, or returns why not (a static string)
- * without mapping anything. Only the gate calls it.
+ * without mapping anything. Only the gate and ring-0 code call it.
  */
 const char *x86_mmio_map_ring0(uint64_t pa, size_t len);
+/* Why x86_mmio_map refuses [pa, pa + len), or NULL if it would not. Either ring. */
+const char *x86_mmio_check(uint64_t pa, size_t len);
+/* The reason to print after x86_mmio_map returned NULL. */
+const char *x86_mmio_refusal(uint64_t pa, size_t len);
+/*
+ * Firmware tables (ACPI) at [pa, pa + len), for reading: memory the boot
+ * mapped (the first MiB above page 0, RAM and ACPI ranges outside the image
+ * and its tables) as it is, anything else through x86_mmio_map. NULL when
+ * neither allows it.
+ */
+const void *x86_firmware_map(uint64_t pa, size_t len);
 
 /* Heap bounds for sbrk, set at boot from the memory map. */
 void x86_heap_init(uintptr_t start, uintptr_t end);
@@ -313,7 +327,9 @@ int x86_random(void *buf, size_t len);
 /*
  * The TSC as a clock. The frequency comes from the target's paravirtual
  * clock when it has one (x86_target_tsc_hz), else CPUID 0x15 / 0x40000010,
- * else a PIT calibration (25 ms). Found once, on the first clock read.
+ * else a PIT calibration (25 ms): the first of them in 1 MHz..100 GHz
+ * (tsccal.h). Found once, on the first clock read. x86_tsc_set_hz aborts on
+ * a rate outside that range.
  */
 void x86_tsc_set_hz(uint64_t hz);
 uint64_t x86_tsc_hz(void);
@@ -385,7 +401,10 @@ int x86_target_args(int argc, char **argv);
 _Noreturn void x86_target_halt(void);
 /* Writes to a fixed console port, touching no memory but buf: for reports from ring 0. Any ring. */
 void x86_target_raw_write(const char *buf, size_t len);
-/* The TSC rate from the target's paravirtual clock (kvmclock, Xen's pvclock), or 0. Ring 3. */
+/*
+ * The TSC rate from the target's paravirtual clock (kvmclock, Xen's pvclock),
+ * or 0. Ring 3. Need not be plausible: tsccal.c checks it.
+ */
 uint64_t x86_target_tsc_hz(void);
 /*
  * Gate operations X86_SYS_TARGET and up, in ring 0 (e.g. hypercalls). Checks

@@ -1,6 +1,9 @@
 /* backends/xen/clock.c: monotonic and wall time from Xen's pvclock; waiting on a one-shot timer. */
 #include "xen_platform.h"
 
+#include "clockmath.h"
+#include "mirc/mirc.h"
+
 #include <xen/event_channel.h>
 
 static evtchn_port_t timer_port;
@@ -18,9 +21,18 @@ static const volatile struct vcpu_time_info *time_info(void)
     return &xen_shared->vcpu_info[0].time;
 }
 
+static int clock_up;
+
 static uint64_t system_ns(void)
 {
-    return xen_pvclock_ns(time_info(), tsc_ordered);
+    uint64_t ns = xen_pvclock_ns(time_info(), tsc_ordered);
+    if (ns == 0 && clock_up) { /* it worked at boot: Xen broke it since */
+        clock_up = 0;          /* the panic's own clock reads must not come back here */
+        mirc_panic("Xen's vCPU time info became unreadable (emptied, or its version stayed odd "
+                   "over %u reads)",
+                   (unsigned)X86_PVCLOCK_TRIES);
+    }
+    return ns;
 }
 
 const char *xen_clock_init(void)
@@ -29,7 +41,8 @@ const char *xen_clock_init(void)
     if (system_ns() == 0)
         xen_hypercall(__HYPERVISOR_sched_op, SCHEDOP_yield, 0, 0);
     if (system_ns() == 0)
-        return "Xen left the vCPU time info empty (no pvclock)";
+        return "Xen left the vCPU time info empty or unreadable (no pvclock)";
+    clock_up = 1;
     struct evtchn_bind_virq b = { .virq = VIRQ_TIMER, .vcpu = 0 };
     long r = xen_hypercall_p(__HYPERVISOR_event_channel_op, EVTCHNOP_bind_virq, &b);
     if (r != 0)
@@ -63,10 +76,7 @@ uint64_t mirc_plat_wall(void)
 /* Called by backends/x86_64 on the first TSC-clock read: the rate is the pvclock's. */
 uint64_t x86_target_tsc_hz(void)
 {
-    uint64_t hz = xen_shared ? xen_pvclock_hz(time_info()) : 0;
-    if (hz)
-        x86_tsc_set_hz(hz);
-    return hz;
+    return xen_shared ? xen_pvclock_hz(time_info()) : 0; /* x86_64/tsccal.c checks it */
 }
 
 void xen_wait_until(uint64_t deadline)

@@ -151,7 +151,13 @@ static void *ring_page(uint32_t pfn_param, uint32_t evtchn_param, evtchn_port_t 
         return NULL;
     *evtchn = (evtchn_port_t)ev;
     /* special pages sit below 4 GiB, usually in the device window boot maps; make sure */
-    return x86_mmio_map(pfn << XEN_PAGE_SHIFT, XEN_PAGE_SIZE);
+    void *page = pfn < (1ull << (64 - XEN_PAGE_SHIFT))
+                     ? x86_mmio_map(pfn << XEN_PAGE_SHIFT, XEN_PAGE_SIZE)
+                     : NULL;
+    if (!page)
+        x86_abort("xen: the toolstack placed a PV ring page (console or xenstore) over RAM, the "
+                  "image or beyond 512 GiB; refusing to map it there");
+    return page;
 }
 
 static long add_to_physmap(unsigned space, unsigned long idx, const void *page)

@@ -42,50 +42,49 @@ void xen_evtchn_unmask_all(struct shared_info *s)
 
 uint64_t xen_pvclock_ns(const volatile struct vcpu_time_info *t, uint64_t (*tsc)(void))
 {
-    uint32_t version;
-    uint64_t ns;
-    do {
-        version = t->version;
+    for (unsigned tries = 0; tries < X86_PVCLOCK_TRIES; tries++) {
+        uint32_t version = t->version;
         xen_rmb();
         uint64_t stamp = t->tsc_timestamp, sys = t->system_time;
         uint32_t mul = t->tsc_to_system_mul;
         int8_t shift = t->tsc_shift;
         uint64_t now = tsc();
         xen_rmb();
+        if ((version & 1) || version != t->version)
+            continue; /* Xen is updating it: read again */
         if (mul == 0)
-            ns = 0;
-        else /* a TSC read just before Xen's stamp counts as no time at all */
-            ns = sys + (now > stamp ? x86_pvclock_scale(now - stamp, mul, shift) : 0);
-    } while ((version & 1) || version != t->version);
-    return ns;
+            return 0;
+        /* a TSC read just before Xen's stamp counts as no time at all */
+        return sys + (now > stamp ? x86_pvclock_scale(now - stamp, mul, shift) : 0);
+    }
+    return 0; /* an update that never ends */
 }
 
 uint64_t xen_pvclock_hz(const volatile struct vcpu_time_info *t)
 {
-    uint32_t version, mul;
-    int8_t shift;
-    do {
-        version = t->version;
+    for (unsigned tries = 0; tries < X86_PVCLOCK_TRIES; tries++) {
+        uint32_t version = t->version;
         xen_rmb();
-        mul = t->tsc_to_system_mul;
-        shift = t->tsc_shift;
+        uint32_t mul = t->tsc_to_system_mul;
+        int8_t shift = t->tsc_shift;
         xen_rmb();
-    } while ((version & 1) || version != t->version);
-    return x86_pvclock_hz(mul, shift);
+        if (!(version & 1) && version == t->version)
+            return x86_pvclock_hz(mul, shift);
+    }
+    return 0;
 }
 
 uint64_t xen_wall_ns(const volatile struct shared_info *s, uint64_t system_ns)
 {
-    uint32_t version, sec, sec_hi, nsec;
-    do {
-        version = s->wc_version;
+    for (unsigned tries = 0; tries < X86_PVCLOCK_TRIES; tries++) {
+        uint32_t version = s->wc_version;
         xen_rmb();
-        sec = s->wc_sec;
-        sec_hi = s->wc_sec_hi;
-        nsec = s->wc_nsec;
+        uint32_t sec = s->wc_sec, sec_hi = s->wc_sec_hi, nsec = s->wc_nsec;
         xen_rmb();
-    } while ((version & 1) || version != s->wc_version);
-    return ((uint64_t)sec_hi << 32 | sec) * 1000000000ull + nsec + system_ns;
+        if (!(version & 1) && version == s->wc_version)
+            return ((uint64_t)sec_hi << 32 | sec) * 1000000000ull + nsec + system_ns;
+    }
+    return 0;
 }
 
 unsigned xen_exit_reason(int status)

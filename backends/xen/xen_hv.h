@@ -58,12 +58,17 @@ void xen_evtchn_unmask_all(struct shared_info *s);
  * Xen system time (ns) from a vCPU's time info and a TSC reading source:
  * system_time + ((tsc - tsc_timestamp) << shift) * mul >> 32, read under
  * the version counter so a concurrent update is never half seen. Returns 0
- * while Xen has not filled the structure (mul == 0).
+ * while Xen has not filled the structure (mul == 0), or when the version
+ * stayed odd or kept changing over X86_PVCLOCK_TRIES reads. Any shift is
+ * safe (clockmath.h).
  */
 uint64_t xen_pvclock_ns(const volatile struct vcpu_time_info *t, uint64_t (*tsc)(void));
-/* The TSC frequency the time info describes, or 0 if it is empty. */
+/* The TSC frequency the time info describes, or 0 if it is empty, unreadable or absurd. */
 uint64_t xen_pvclock_hz(const volatile struct vcpu_time_info *t);
-/* Wall-clock ns since the epoch for a given system time: shared_info's wc_* plus system_ns. */
+/*
+ * Wall-clock ns since the epoch for a given system time: shared_info's wc_*
+ * plus system_ns; 0 when wc_version never settles.
+ */
 uint64_t xen_wall_ns(const volatile struct shared_info *s, uint64_t system_ns);
 
 /*

@@ -207,6 +207,28 @@ static int exhaust(void)
     return mb > 0 && again ? 0 : 1;
 }
 
+/*
+ * The backend's device-window mapper (backends/x86_64/x86.h), reached here
+ * only to check that it refuses memory the image uses, as it refuses a BAR
+ * or ACPI window placed there.
+ */
+void *x86_mmio_map(uint64_t pa, size_t len);
+
+static int map_ram(void)
+{
+    void *heap = malloc(4096);
+    const uint64_t pages[] = { (uintptr_t)rodata_text & ~0xfffull, (uintptr_t)heap & ~0xfffull,
+                               0x9f000 };
+    int refused = 0;
+    for (unsigned i = 0; i < 3; i++) {
+        void *p = x86_mmio_map(pages[i], 4096);
+        printf("map %#llx: %s\n", (unsigned long long)pages[i], p ? "mapped" : "refused");
+        refused += !p;
+    }
+    free(heap);
+    return refused == 3 ? 0 : 1;
+}
+
 int mirc_main(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "";
@@ -258,13 +280,15 @@ int mirc_main(int argc, char **argv)
         return avx();
     } else if (!strcmp(what, "malloc-exhaustion")) {
         return exhaust();
+    } else if (!strcmp(what, "map-ram")) {
+        return map_ram();
     } else {
         int g = gate_case(what);
         if (g >= 0)
             return g;
         printf("usage: faults null-read|null-write|zero-page-write|unmapped-write|text-write|"
                "rodata-write|exec-data|exec-stack|exec-heap|stack-overflow|ssp|canary|fpu|avx|"
-               "malloc-exhaustion|gate-*|idt-write|gdt-write|xen-*|user-flag\n");
+               "malloc-exhaustion|map-ram|gate-*|idt-write|gdt-write|xen-*|user-flag\n");
         return 2;
     }
     printf("survived %s: the fault did not happen\n", what);

@@ -29,7 +29,14 @@
 #define SIM_FRAMES    64
 #define SIM_FRAME_MAX 9100
 #define SIM_PENDING   1024
-#define SIM_RELAX_NS  100000u /* 100 us per driver spin */
+#define SIM_RELAX_NS  100000u     /* 100 us per driver spin */
+#define SIM_IMAGE_LO  0x100000ull /* the image and its page tables, for vio_map's judgement */
+#define SIM_IMAGE_HI  0x180000ull
+/* Where pci_init puts the modern capabilities in config space (each 16 bytes, notify 20). */
+#define SIM_CAP_COMMON 0x50
+#define SIM_CAP_ISR    0x60
+#define SIM_CAP_DEVICE 0x70
+#define SIM_CAP_NOTIFY 0x80
 
 enum sim_bus { SIM_MMIO, SIM_PCI };
 
@@ -85,6 +92,10 @@ struct sim_dev {
     int tx_hold;              /* net: leave transmit buffers in the avail ring */
     uint32_t rx_len_override; /* net: report this used length instead */
     int bogus_used_id;        /* report this head + 1 in the next used entry */
+    int notify_off_set;       /* pci: queue_notify_off reads as notify_off, not the queue index */
+    uint16_t notify_off;
+    uint32_t bar4_mask;  /* pci: BAR4 reads back this size mask (0: its real one) */
+    int config_gen_spin; /* the config generation changes on every read */
 
     /* blk model */
     uint8_t *disk;
@@ -107,6 +118,7 @@ struct sim {
     char log[8192];
     size_t log_len;
     unsigned exits;       /* register and port accesses */
+    unsigned maps;        /* vio_map calls */
     unsigned clock_reads; /* vio_now_ns calls */
     /* pci */
     int pci; /* 0: no PCI (microvm), 1: i440fx/PIIX3, 2: q35 */

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "memmap.h"
 #include "sim.h"
 #include "virtio_port.h"
 
@@ -114,7 +115,7 @@ static uint32_t mmio_read(struct sim_dev *d, unsigned off, unsigned width)
     case 0x070:
         return d->status;
     case 0x0fc:
-        return d->config_gen;
+        return d->config_gen_spin ? ++d->config_gen : d->config_gen;
     default:
         return 0;
     }
@@ -239,7 +240,7 @@ static void pci_cfg_write(unsigned slot, unsigned off, uint32_t v, unsigned widt
         d->bar0 = (uint16_t)(v & mask);
         v = d->legacy_io ? (v & mask) | 1 : 0;
     } else if (off == 0x20 && width == 4) { /* BAR4: 64-bit memory, low half */
-        uint32_t mask = d->modern ? ~(BAR4_SIZE - 1) : 0;
+        uint32_t mask = !d->modern ? 0 : d->bar4_mask ? d->bar4_mask : ~(BAR4_SIZE - 1);
         v = d->modern ? (v & mask) | 0xc : 0;
         d->bar4 = (d->bar4 & ~0xffffffffull) | (v & ~0xfu);
     } else if (off == 0x24 && width == 4) {
@@ -289,13 +290,13 @@ static uint32_t common_read(struct sim_dev *d, unsigned off, unsigned width)
         return d->status;
     case 0x15:
         cr_assert(width == 1);
-        return d->config_gen;
+        return d->config_gen_spin ? ++d->config_gen : d->config_gen;
     case 0x18:
         return q && d->qsel < d->nq ? (q->num ? q->num : q->num_max) : 0;
     case 0x1c:
         return q ? q->ready : 0;
     case 0x1e:
-        return d->qsel; /* queue_notify_off */
+        return d->notify_off_set ? d->notify_off : d->qsel; /* queue_notify_off */
     default:
         return 0;
     }
@@ -564,11 +565,37 @@ void vio_outl(uint16_t port, uint32_t v)
     port_write(port, v, 4);
 }
 
+/* The guest's memory as QEMU's pc describes it, and where the image and its tables sit. */
+static const struct pvh_memmap_entry sim_ram[] = {
+    { 0, 0x9fc00, PVH_MEM_RAM, 0 },
+    { 0x9fc00, 0x400, PVH_MEM_RESERVED, 0 },
+    { 0xf0000, 0x10000, PVH_MEM_RESERVED, 0 },
+    { 0x100000, 0x3f00000, PVH_MEM_RAM, 0 },
+};
+
+static const char *map_check(uint64_t pa, size_t len)
+{
+    struct x86_memmap m = { .n = 0 };
+    for (unsigned i = 0; i < sizeof sim_ram / sizeof *sim_ram; i++)
+        cr_assert_null(x86_memmap_add(&m, &sim_ram[i]));
+    return x86_memmap_window_check(&m, SIM_IMAGE_LO, SIM_IMAGE_HI, pa, len);
+}
+
 void *vio_map(uint64_t pa, size_t len)
 {
-    cr_assert(len > 0 && pa >= 0xc0000000u && pa + len <= 0xfee00000u,
+    sim.maps++;
+    if (map_check(pa, len)) /* refused, as x86_mmio_map refuses */
+        return NULL;
+    cr_assert(pa >= 0xc0000000u && pa + len <= 0xfee00000u,
               "mapping 0x%llx+%zu, outside the device window", (unsigned long long)pa, len);
     return (void *)(uintptr_t)pa;
+}
+
+const char *vio_map_refusal(uint64_t pa, size_t len)
+{
+    const char *why = map_check(pa, len);
+    cr_assert(why, "asked why 0x%llx+%zu was refused, but it was not", (unsigned long long)pa, len);
+    return why;
 }
 
 void vio_irq_enable(int gsi)

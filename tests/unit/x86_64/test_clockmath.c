@@ -85,3 +85,39 @@ Test(clockmath, days_from_civil)
     cr_assert_eq(x86_days_from_civil(2100, 3, 1) - x86_days_from_civil(2100, 2, 28), 1,
                  "2100 is not a leap year");
 }
+
+/* ---- what the host controls: shifts, multipliers, versions ---- */
+
+Test(clockmath, pvclock_shifts_of_64_or_more_give_no_rate_and_shift_everything_out)
+{
+    const int8_t shifts[] = { 64, 100, 127, -64, -100, -128 };
+    for (unsigned i = 0; i < sizeof shifts; i++) {
+        cr_assert_eq(x86_pvclock_hz(0x80000000u, shifts[i]), 0, "shift %d", shifts[i]);
+        cr_assert_eq(x86_pvclock_scale(123456789, 0xffffffffu, shifts[i]), 0, "shift %d",
+                     shifts[i]);
+    }
+    cr_assert_eq(x86_pvclock_scale(1ull << 32, 1u << 31, 31), 1ull << 62, "63 is still a shift");
+    cr_assert_eq(x86_pvclock_scale(1ull << 63, 1u << 31, -63), 0, "1 >> 32 after the multiply");
+}
+
+Test(clockmath, pvclock_rates_that_do_not_fit_64_bits_are_no_rate)
+{
+    /* mul 1: 1e9 * 2^32 Hz, and a left shift of 3 pushes that past 2^64 */
+    cr_assert_eq(x86_pvclock_hz(1, -3), 0);
+    cr_assert_eq(x86_pvclock_hz(1, -63), 0);
+    cr_assert_neq(x86_pvclock_hz(1, -1), 0, "2^63 Hz fits (and is then refused as absurd)");
+    cr_assert(!x86_tsc_hz_ok(x86_pvclock_hz(1, -1)));
+    cr_assert(!x86_tsc_hz_ok(x86_pvclock_hz(0xffffffffu, 20)), "about 1 kHz");
+    cr_assert(x86_tsc_hz_ok(x86_pvclock_hz(0x68db8bad, 1)), "QEMU/KVM's 2.45 GHz pair");
+}
+
+Test(clockmath, pvclock_reads_give_up_on_an_update_that_never_ends, .timeout = 10)
+{
+    struct x86_pvclock p = { .version = 3, .mul = 1000, .shift = 1 };
+    struct x86_pvclock_snap s;
+    cr_assert_eq(x86_pvclock_read(&p, &s), -1, "an odd version forever");
+    p.version = 4;
+    cr_assert_eq(x86_pvclock_read(&p, &s), 0);
+    cr_assert_eq(s.mul, 1000);
+    cr_assert_eq(s.shift, 1);
+}

@@ -3,22 +3,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "acpi.h"
 #include "kvm.h"
-
-/* What acpi.c links against in the image; never called by these tests. */
-uint64_t x86_rsdp_paddr;
-volatile int x86_user_mode;
-void x86_sys_gate(void);
-void x86_sys_gate(void)
-{
-    cr_assert_fail("the ring-3 gate is not for host tests");
-}
-
-void *x86_mmio_map(uint64_t pa, size_t len)
-{
-    (void)len;
-    return (void *)(uintptr_t)pa;
-}
 
 static int strip(char **argv)
 {

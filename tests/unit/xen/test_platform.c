@@ -190,6 +190,32 @@ Test(platform, wall_clock_is_the_wc_fields_plus_system_time_with_the_high_second
                  ((1ull << 32) + 1700000000ull) * 1000000000ull + 250000000u);
 }
 
+Test(platform, pvclock_readers_give_up_on_an_update_xen_never_finishes, .timeout = 10)
+{
+    two_ghz();
+    ti.version = 7; /* odd: an update in progress, forever */
+    fake_tsc_value = 1000000 + 2000000000ull;
+    cr_assert_eq(xen_pvclock_ns(&ti, fake_tsc), 0);
+    cr_assert_eq(xen_pvclock_hz(&ti), 0);
+    memset(&shinfo, 0, sizeof shinfo);
+    shinfo.wc_version = 5;
+    shinfo.wc_sec = 1700000000u;
+    cr_assert_eq(xen_wall_ns(&shinfo, 1), 0);
+}
+
+Test(platform, pvclock_shifts_beyond_63_are_defined_and_give_no_rate)
+{
+    const int8_t shifts[] = { 64, 127, -64, -128 };
+    for (unsigned i = 0; i < sizeof shifts; i++) {
+        two_ghz();
+        ti.tsc_shift = shifts[i];
+        fake_tsc_value = 1000000 + 2000000000ull;
+        cr_assert_eq(xen_pvclock_ns(&ti, fake_tsc), 5000000000ull,
+                     "shift %d: every tick shifted out, system time alone", shifts[i]);
+        cr_assert_eq(xen_pvclock_hz(&ti), 0, "shift %d", shifts[i]);
+    }
+}
+
 /* ---- exit status ---- */
 
 Test(platform, exit_reasons_are_poweroff_for_statuses_and_crash_for_aborts)
