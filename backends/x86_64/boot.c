@@ -181,7 +181,7 @@ void *x86_mmio_map(uint64_t pa, size_t len)
 {
     if (!pool_end || x86_mmio_check(pa, len))
         return NULL; /* over RAM, the image or its tables: never (the caller says why) */
-    if (x86_cpl()) /* the tables are ring-0 memory; a refusal there ends the application */
+    if (x86_cpl())   /* the tables are ring-0 memory; a refusal there ends the application */
         return (void *)(uintptr_t)x86_sys(X86_SYS_MAP, pa, len);
     return x86_mmio_map_ring0(pa, len) ? NULL : x86_phys_to_virt(pa);
 }
