@@ -15,7 +15,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.realpath(__file__)))), "tools"))
 
-from mirclib import xen  # noqa: E402
+from mirclib import devices, kvm, xen  # noqa: E402
 from mirclib.cli import UserError  # noqa: E402
 from mirclib.manifest import Device  # noqa: E402
 
@@ -159,7 +159,7 @@ class Unattached(unittest.TestCase):
 
     def test_other_failures_are_not_blamed_on_a_device(self):
         self.assertIsNone(xen.unattached("xl create refused the guest: out of memory", self.DEVS))
-        self.assertEqual(xen.refused_message("net", "n1", "why"),
+        self.assertEqual(devices.refused("net", "n1", "why"),
                          "cannot attach net device 'n1' declared in mirc.toml: why")
 
 
@@ -179,9 +179,11 @@ class Status(unittest.TestCase):
 
 class CrossFile(unittest.TestCase):
     def test_the_freestanding_x86_64_cross_file_names_the_sysroot(self):
-        text = xen.cross_file("/sr", "/gcc/include")
+        text = kvm.cross_file_text("/sr", "/gcc/include", target="xen")
         self.assertIn("mirc configure -t xen", text)
+        self.assertIn("mirc_target = 'xen'", text, "the same build as kvm's, for the xen backend")
         self.assertIn("mirc_sysroot = '/sr'", text)
+        self.assertEqual(text.replace("xen", "kvm"), kvm.cross_file_text("/sr", "/gcc/include", target="kvm"))
         self.assertIn("'-nostdinc'", text)
         self.assertNotIn("/usr/include", text, "the Xen headers come through a symlink dir, not -I/usr/include")
 
