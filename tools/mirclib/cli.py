@@ -122,12 +122,17 @@ def compile_app(cfg, tmod, quiet):
     return img
 
 
-def cmd_build(appdir, argv):
-    p = parser("mirc build", "Compile the configured app (the project follows mirc.toml's changes).")
+def configured(appdir, argv, prog, description):
+    """(config, manifest, target module) of the build `-t` names (default: the last configured)."""
+    p = parser(prog, description)
     p.add_argument("-t", "--target", choices=targets.variants(), help="default: the last configured")
-    a = p.parse_args(argv)
-    cfg = load_config(appdir, a.target)
-    _, tmod = current(appdir, cfg)
+    cfg = load_config(appdir, p.parse_args(argv).target)
+    return (cfg,) + current(appdir, cfg)
+
+
+def cmd_build(appdir, argv):
+    cfg, _, tmod = configured(appdir, argv, "mirc build",
+                              "Compile the configured app (the project follows mirc.toml's changes).")
     img = compile_app(cfg, tmod, quiet=True)
     say(f"built {os.path.relpath(img)}")
     print(img)
@@ -263,11 +268,8 @@ def cmd_manifest_c(argv):
 
 
 def cmd_package(appdir, argv):
-    p = parser("mirc package", "Write an image an orchestrator runs (an OCI image for urunc). Not yet.")
-    p.add_argument("-t", "--target", choices=targets.variants(), help="default: the last configured")
-    a = p.parse_args(argv)
-    cfg = load_config(appdir, a.target)
-    m, tmod = current(appdir, cfg)
+    cfg, m, tmod = configured(appdir, argv, "mirc package",
+                              "Write an image an orchestrator runs (an OCI image for urunc). Not yet.")
     tmod.package(cfg, m)
     return 0
 

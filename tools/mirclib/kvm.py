@@ -216,7 +216,7 @@ def net_args(d, s, pci, publish=(), dgram_fd=None):
             netdev = (f"dgram,id={nid},local.type=inet,local.host={spec.escape(lh)},local.port={lp},"
                       f"remote.type=inet,remote.host={spec.escape(rh)},remote.port={rp}")
     else:
-        raise UserError(f"net '{d.name}': mode '{mode}' is not available on kvm (use user, tap or dgram)")
+        raise UserError(f"net '{d.name}': mode '{mode}' is not available on kvm (use {', '.join(mf.NET_MODES['kvm'])})")
     dev = ("virtio-net-pci" if pci else "virtio-net-device") + f",netdev={nid}"
     if "mac" in s:
         dev += f",mac={spec.escape(s['mac'])}"

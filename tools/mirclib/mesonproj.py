@@ -11,23 +11,13 @@ import os
 import subprocess
 import sys
 
+from .spec import quote
 from .ui import UserError
 
 
 def meson_str(s):
-    """s as a Meson (and Meson machine file) string literal: single quotes, escapes for
-    backslash, quote and control characters."""
-    out = []
-    for ch in str(s):
-        if ch in "\\'":
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    return "'" + "".join(out) + "'"
+    """s as a Meson (and Meson machine file) string literal."""
+    return quote(s, "'")
 
 
 def meson_list(items):

@@ -54,7 +54,7 @@ def net_spec(d, s, dry_run=False):
     elif mode == "tap":
         out = f"tap,ifname={spec.escape(devices.need_tap(d, s, exists=not dry_run))}"
     else:
-        raise UserError(f"net '{d.name}': mode '{mode}' is not available on unix (use dgram or tap)")
+        raise UserError(f"net '{d.name}': mode '{mode}' is not available on unix (use {' or '.join(mf.NET_MODES['unix'])})")
     for k in ("mac", "mtu"):
         if k in s:
             out += f",{k}={spec.escape(s[k])}"

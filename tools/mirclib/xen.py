@@ -60,6 +60,7 @@ from .devices import block_file, explicit_file, refuse, refused
 from .devices import settings as device_settings
 from .mesonproj import meson_str
 from .proc import spawn, wait
+from .spec import quote
 from .ui import UserError, say
 
 DEFAULT_MEMORY = kvm.DEFAULT_MEMORY
@@ -132,15 +133,7 @@ def package(cfg, m):
 
 def xl_string(s):
     """s as an xl config string: double quotes, with \\ and \" escaped and controls as \\xHH."""
-    out = []
-    for ch in s:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
+    return quote(s, '"')
 
 
 def memory_mib(topts):
