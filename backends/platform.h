@@ -81,6 +81,8 @@ mirc_plat_set mirc_plat_yield(uint64_t deadline, mirc_plat_set interest);
 /* Ends the unikernel with `status` (0..126, or 255 for an abort). */
 _Noreturn void mirc_plat_exit(int status);
 
+/* The runtime's side of the contract: backends call these and nothing else of runtime/. */
+
 /*
  * Implemented by the runtime, called by the backend's entry point once the
  * platform is up: parses runtime options (before a "--" in argv), attaches
@@ -88,5 +90,16 @@ _Noreturn void mirc_plat_exit(int status);
  * the backend passes to mirc_plat_exit. argv[argc] must be NULL.
  */
 int mirc_rt_boot(int argc, char **argv);
+
+/*
+ * Splits a boot command line into words as a POSIX shell would, without
+ * expansions: blanks separate words; '...' keeps everything literally; "..."
+ * keeps everything but lets \ escape " \ and $ and `; a \ outside quotes
+ * escapes the next character. Writes at most max words (NUL-terminated, in
+ * place in `line`) to argv and stores the count in *argc; argv[*argc] = NULL.
+ * Returns MIRC_OK, MIRC_INVALID (unterminated quote or trailing \) or
+ * MIRC_TOO_BIG (more than max - 1 words).
+ */
+mirc_status mirc_rt_split_cmdline(char *line, int max, char **argv, int *argc);
 
 #endif

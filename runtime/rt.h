@@ -40,15 +40,4 @@ void mirc_rt_loop_reset(void);
 void mirc_rt_vprint(const char *prefix, const char *fmt, va_list ap);
 void mirc_rt_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/*
- * Splits a boot command line into words as a POSIX shell would, without
- * expansions: blanks separate words; '...' keeps everything literally; "..."
- * keeps everything but lets \ escape " \ and $ and `; a \ outside quotes
- * escapes the next character. Writes at most max words (NUL-terminated, in
- * place in `line`) to argv and stores the count in *argc; argv[*argc] = NULL.
- * Returns MIRC_OK, MIRC_INVALID (unterminated quote or trailing \) or
- * MIRC_TOO_BIG (more than max - 1 words).
- */
-mirc_status mirc_rt_split_cmdline(char *line, int max, char **argv, int *argc);
-
 #endif

@@ -6,8 +6,7 @@
 
 #include "platform.h"
 
-/* The process's one libuv loop; the socket stack (libs/tcpip) runs on it too. */
-uv_loop_t *mirc_unix_loop(void);
+#include "mirc/unix.h" /* mirc_unix_loop: the process's one libuv loop */
 
 /* Prints "mirc: <msg>\n" on stderr-free console; for attach errors. */
 void unix_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

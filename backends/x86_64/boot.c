@@ -15,8 +15,8 @@
  */
 #include "mirc/mirc.h"
 #include "paging.h"
+#include "platform.h"
 #include "pvh.h"
-#include "rt.h"
 #include "trap.h"
 #include "x86.h"
 

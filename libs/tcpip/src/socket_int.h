@@ -5,8 +5,10 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <uv.h>
+
+#include "mirc/unix.h"
 #include "tcpip_int.h"
-#include "unix.h"
 
 extern uv_loop_t *sk_loop;  /* the unix backend's loop */
 extern char sk_rbuf[65536]; /* read callbacks' data: valid only during the callback */
