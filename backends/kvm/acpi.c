@@ -44,7 +44,7 @@ struct __attribute__((packed)) gas {
 #define PM1_SLP_EN       (1u << 13)
 #define SLEEP_CTL_SLP_EN (1u << 5)
 
-/* memcmp without libc: this runs in ring 0 on the fault path */
+/* memcmp without libc: a fault report may power off before libc is usable */
 static int same(const void *a, const char *b, size_t n)
 {
     const unsigned char *p = a;

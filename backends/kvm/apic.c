@@ -32,7 +32,6 @@
 #define IOREDTBL(pin) (0x10 + 2 * (pin))
 #define RTE_MASKED    (1u << 16)
 
-volatile uint64_t kvm_gsi_pending;
 static int apic_up, x2apic, tsc_deadline;
 static uintptr_t xapic;
 static uint64_t apic_hz; /* one-shot timer ticks per second (divide by 1) */
@@ -50,28 +49,18 @@ static uint32_t apic_read(uint32_t reg)
     return x2apic ? (uint32_t)x86_rdmsr(0x800 + reg / 16) : x86_mmio_read32(xapic + reg);
 }
 
-static void eoi(void)
+/* Ring 0 notes the vector and sends the EOI (x86.h); yield calls the driver in ring 3. */
+static void irq_set(int vector)
 {
-    apic_write(APIC_EOI, 0);
-}
-
-static void timer_irq(int vector)
-{
-    (void)vector;
-    eoi();
-}
-
-/* Ring 0: only note the input; yield calls the driver in ring 3 (edge-triggered, so no storm). */
-static void gsi_irq(int vector)
-{
-    kvm_gsi_pending |= 1ull << (vector - VEC_GSI_BASE);
-    eoi();
+    if (x2apic)
+        x86_irq_set(vector, X86_IRQ_EOI_X2APIC, NULL);
+    else
+        x86_irq_set(vector, X86_IRQ_ZERO32, (volatile void *)(xapic + APIC_EOI));
 }
 
 void kvm_irq_dispatch(void)
 {
-    uint64_t p = kvm_gsi_pending; /* interrupts are off outside the halt: no race */
-    kvm_gsi_pending = 0;
+    uint64_t p = x86_irq_take(VEC_GSI_BASE) & ((1ull << GSI_MAX) - 1);
     while (p) {
         int gsi = __builtin_ctzll(p);
         p &= p - 1;
@@ -108,7 +97,7 @@ static void apic_init(void)
         xapic = (uintptr_t)x86_mmio_map(base & ~0xfffull, 4096);
     apic_write(APIC_SVR, SVR_ENABLE | VEC_SPURIOUS);
     apic_write(APIC_LVT_LINT0, LVT_MASKED); /* the 8259's virtual wire: we use the IOAPIC */
-    x86_irq_set(VEC_TIMER, timer_irq);
+    irq_set(VEC_TIMER);
     tsc_deadline = (x86_cpu.leaf1_ecx & X86_CPUID1_ECX_TSC_DEADLINE) != 0;
     if (tsc_deadline)
         apic_write(APIC_LVT_TIMER, LVT_TSC_DEADLINE | VEC_TIMER);
@@ -155,7 +144,7 @@ void kvm_irq_enable(int gsi)
 {
     if (!apic_up)
         apic_init();
-    x86_irq_set(VEC_GSI_BASE + gsi, gsi_irq);
+    irq_set(VEC_GSI_BASE + gsi);                /* edge-triggered: noted once per edge, no storm */
     route(gsi, (uint32_t)(VEC_GSI_BASE + gsi)); /* fixed, edge, active high, unmasked */
 }
 

@@ -13,9 +13,9 @@
  * Execution model: one CPU; the application and the drivers run in ring 3
  * (see backends/x86_64/x86.h: privileged operations go through a gate, the
  * helpers there do it for you). Interrupts are enabled only inside the halt
- * in mirc_plat_yield, and their ring-0 handlers only note which input
- * fired; yield then calls the drivers in ring 3. So driver code is never
- * interrupted, needs no locks, and may use any instruction.
+ * in mirc_plat_yield; ring 0 only notes which vector fired and sends the
+ * EOI (x86_irq_set); yield then calls the drivers in ring 3. So driver code
+ * is never interrupted, needs no locks, and may use any instruction.
  *
  * Helpers for drivers: port I/O, MMIO accessors, barriers, x86_mmio_map()
  * (map a BAR or MMIO window found at run time) and identity virt<->phys in

@@ -67,8 +67,8 @@ static void print_boot_times(void)
 
 _Noreturn void mirc_plat_exit(int status)
 {
-    if (x86_cpl() == 3) { /* not from the fault path, which is ring 0 */
-        if (kvm_virtio)   /* QEMU stops at once: frames still queued would be lost */
+    if (!x86_fault_reporting) { /* a fault report: the devices may be what faulted */
+        if (kvm_virtio)         /* QEMU stops at once: frames still queued would be lost */
             kvm_virtio->flush();
         if (boot_times) {
             boot_times = 0; /* once, even if measuring aborts */
@@ -86,8 +86,19 @@ _Noreturn void mirc_plat_exit(int status)
     x86_target_halt();
 }
 
+void x86_target_raw_write(const char *buf, size_t len)
+{
+    if (len)
+        x86_outsb(COM1, buf, len);
+}
+
 _Noreturn void x86_target_halt(void)
 {
+    /* on the trap path: ACPI's tables and what we parsed of them are ring-3 memory */
+    if (x86_on_trap_path()) {
+        x86_outb(0xcf9, 0x06);
+        x86_reset();
+    }
     /* no isa-debug-exit (urunc, plain QEMU) or an abort: ACPI S5, as a real machine */
     if (kvm_acpi_poweroff())
         for (;;)
@@ -101,13 +112,14 @@ void x86_target_early(void)
 {
 }
 
-uint64_t x86_target_syscall(uint64_t op, uint64_t a, uint64_t b, uint64_t c)
+uint64_t x86_target_syscall(uint64_t op, uint64_t a, uint64_t b, uint64_t c, const char **refused)
 {
     (void)op;
     (void)a;
     (void)b;
     (void)c;
-    return (uint64_t)-1;
+    *refused = "no such gate operation (the kvm target adds none)";
+    return 0;
 }
 
 int x86_target_args(int argc, char **argv)

@@ -3,8 +3,8 @@
 
 /*
  * Ring 0 does as little as possible, because the nested KVM interprets it
- * (x86.h): x86_boot loads a TSS and an IDT holding only the gate, and drops
- * to ring 3 on entry.S's boot tables (identity, RWX, user-accessible).
+ * (x86.h): x86_boot loads the GDT, a TSS and an IDT holding only the gate,
+ * and drops to ring 3 on entry.S's boot tables (identity, RWX, user-accessible).
  * boot_user, in ring 3 at native speed, reads the start info, fills the
  * IDT, builds the W^X tables and asks the gate to load them and enable SSE
  * (X86_SYS_SETUP), then sets the canary and the heap and runs user_main:
@@ -13,6 +13,7 @@
  * Compiled with -mgeneral-regs-only and without the stack protector: it
  * runs before SSE is enabled and while the canary changes.
  */
+#include "gate.h"
 #include "mirc/mirc.h"
 #include "paging.h"
 #include "platform.h"
@@ -47,8 +48,14 @@ static struct pvh_memmap_entry memmap[MEMMAP_MAX];
 static unsigned nmemmap;
 static char cmdline[CMDLINE_MAX];
 static char *argv[ARGV_MAX];
-static struct x86_pt pt;
 static const char *boot_error;
+
+/* Built by boot_user (ring 3, on the boot tables); ring 0 only once SETUP has loaded them. */
+static struct x86_pt pt X86_KERNEL;
+static uint64_t pool_end_pa X86_KERNEL; /* the image and the table pool end here */
+/* Which tables CR3 holds: the boot tables until SETUP, then pt (or, if building it failed, the
+ * boot tables still, until the abort that follows) */
+static enum { LIVE_BOOT, LIVE_PT } live X86_KERNEL;
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
@@ -123,6 +130,9 @@ static int map_all(uint64_t pool_end)
     r |= x86_pt_map(&pt, sym(_mirc_rodata_end), sym(_mirc_image_end) - sym(_mirc_rodata_end),
                     X86_MAP_DATA);
     r |= x86_pt_map(&pt, sym(_mirc_image_end), pool_end - sym(_mirc_image_end), X86_MAP_KERNEL);
+    /* IDT, GDT, TSS, gate state and the ring-0 stacks: x86.h, X86_KERNEL */
+    r |= x86_pt_map(&pt, sym(_mirc_kernel_start), sym(_mirc_kernel_end) - sym(_mirc_kernel_start),
+                    X86_MAP_KERNEL);
     r |= x86_pt_unmap(&pt, 0, X86_PAGE);
     r |= x86_pt_unmap(&pt, sym(_mirc_stack_guard), X86_PAGE);
     r |= x86_pt_unmap(&pt, sym(_mirc_kstack_guard), X86_PAGE);
@@ -149,19 +159,47 @@ static uint64_t build_tables(void)
         boot_error = "cannot build the page tables (memory map too fragmented?)";
         return 0;
     }
+    pool_end_pa = pool_end;
     return pool_end;
+}
+
+const char *x86_mmio_map_ring0(uint64_t pa, size_t len)
+{
+    const char *why = x86_gate_check_map(pa, len, sym(_mirc_image_start), pool_end_pa);
+    if (why)
+        return why;
+    if (live != LIVE_PT)
+        return "the page tables are not built";
+    uint64_t lo = pa & ~(X86_PAGE - 1), hi = align_up(pa + len, X86_PAGE);
+    if (x86_pt_map(&pt, lo, hi - lo, X86_MAP_MMIO) != 0)
+        return "no page-table pages left for the mapping";
+    for (uint64_t va = lo; va < hi; va += X86_PAGE)
+        x86_invlpg((uintptr_t)va);
+    return NULL;
 }
 
 void *x86_mmio_map(uint64_t pa, size_t len)
 {
-    if (x86_cpl()) /* the tables are ring-0 memory */
+    if (x86_cpl()) /* the tables are ring-0 memory; a refusal ends the application there */
         return (void *)(uintptr_t)x86_sys(X86_SYS_MAP, pa, len);
-    uint64_t lo = pa & ~(X86_PAGE - 1), hi = align_up(pa + len, X86_PAGE);
-    if (hi > (1ull << 39) || x86_pt_map(&pt, lo, hi - lo, X86_MAP_MMIO) != 0)
-        mirc_panic("cannot map device memory at 0x%llx (+%zu)", (unsigned long long)pa, len);
-    for (uint64_t va = lo; va < hi; va += X86_PAGE)
-        x86_invlpg((uintptr_t)va);
+    const char *why = x86_mmio_map_ring0(pa, len);
+    if (why)
+        mirc_panic("cannot map device memory at 0x%llx (+%zu): %s", (unsigned long long)pa, len,
+                   why);
     return x86_phys_to_virt(pa);
+}
+
+uint64_t x86_live_pte(uint64_t va)
+{
+    return live == LIVE_PT ? x86_pt_lookup(&pt, va, NULL) : 0;
+}
+
+int x86_user_access(uint64_t va, uint64_t len, int write)
+{
+    if (live == LIVE_PT)
+        return x86_pt_user_range(&pt, va, len, write);
+    /* entry.S's tables: everything below _mirc_boot_map_end, user-accessible and writable */
+    return va + len >= va && va + len <= sym(_mirc_boot_map_end);
 }
 
 static void enable_fpu(int avx)
@@ -181,11 +219,24 @@ static void enable_fpu(int avx)
     /* MXCSR keeps its reset value (0x1f80): ldmxcsr in ring 0 trips the nested KVM's emulator */
 }
 
-/* X86_SYS_SETUP, in ring 0: switch to the tables boot_user built and enable SSE (and AVX). */
-void x86_boot_setup(uint64_t pml4, int avx)
+/* X86_SYS_SETUP, in ring 0 (once: trap.c): switch to the tables boot_user built, enable SSE. */
+const char *x86_boot_setup(uint64_t pml4, int avx)
 {
+    if (pml4 == pt.pml4_phys && pool_end_pa)
+        live = LIVE_PT;
+    else if (pml4 != sym(x86_boot_pml4))
+        return "not the page tables boot built";
     __asm__ volatile("mov %0, %%cr3" : : "r"(pml4) : "memory");
     enable_fpu(avx);
+    return NULL;
+}
+
+static void setup_tables(uint64_t pml4, int avx)
+{
+    if (x86_cpl())
+        x86_sys(X86_SYS_SETUP, pml4, (uint64_t)avx);
+    else
+        x86_boot_setup(pml4, avx);
 }
 
 static void set_canary(void)
@@ -214,6 +265,7 @@ static _Noreturn void user_main(void)
     mirc_plat_exit(mirc_rt_boot(argc, argv));
 }
 
+#if MIRC_X86_APP_RING == 3
 /* iretq to fn in ring 3, interrupts off, on a fresh stack. */
 static _Noreturn void enter_user(void (*fn)(void))
 {
@@ -237,6 +289,7 @@ static _Noreturn void enter_user(void (*fn)(void))
                      : "memory");
     __builtin_unreachable();
 }
+#endif
 
 static uint32_t start_info_pa;
 
@@ -255,10 +308,8 @@ static _Noreturn void boot_user(void)
     uint64_t heap_start = build_tables();
     int avx =
         (x86_cpu.leaf1_ecx & X86_CPUID1_ECX_XSAVE) && (x86_cpu.leaf1_ecx & X86_CPUID1_ECX_AVX);
-    if (heap_start)
-        x86_sys(X86_SYS_SETUP, pt.pml4_phys, (uint64_t)avx);
-    else
-        x86_sys(X86_SYS_SETUP, sym(x86_boot_pml4), (uint64_t)avx); /* SSE at least, to report */
+    /* the last write to X86_KERNEL memory from ring 3: from here on it is ring 0's alone */
+    setup_tables(heap_start ? pt.pml4_phys : sym(x86_boot_pml4), avx); /* SSE at least, to report */
     x86_target_early();
     if (!pvh_ok)
         x86_abort("not started through the PVH boot ABI (no start info in %ebx); boot the image "
@@ -277,11 +328,15 @@ static _Noreturn void boot_user(void)
 }
 
 _Noreturn void x86_boot(uint32_t start_info);
-_Noreturn void x86_boot(uint32_t start_info);
 
 _Noreturn void x86_boot(uint32_t start_info)
 {
     start_info_pa = start_info;
     x86_trap_init();
+#if MIRC_X86_APP_RING == 0
+    x86_user_mode = 1; /* the application's context, still in ring 0 (bench/gate only) */
+    boot_user();
+#else
     enter_user(boot_user);
+#endif
 }

@@ -1,5 +1,7 @@
 /* backends/x86_64/fault.c: CPU fault reports and frame-pointer backtraces (no libc: faults may come
  * from it). */
+#include "gate.h"
+#include "paging.h"
 #include "trap.h"
 
 static const char *const names[32] = {
@@ -122,7 +124,16 @@ static const char *pf_target(const struct x86_fault *f)
 static void page_fault(struct out *o, const struct x86_fault *f)
 {
     int present = f->error & 1, write = f->error & 2, fetch = f->error & 16;
+    /* a user-mode access to a present page the tables keep for ring 0 (x86.h, X86_KERNEL) */
+    int ring0_only = present && (f->error & 4) && f->cr2_pte && !(f->cr2_pte & X86_PTE_U);
     put(o, "mirc:   ");
+    if (ring0_only) {
+        put(o, fetch ? "execute of" : write ? "write to" : "read of");
+        put(o, " a ring-0-only page at ");
+        hex(o, f->cr2);
+        put(o, " (the IDT, GDT, TSS, ring-0 stacks, gate state or page tables)\n");
+        return;
+    }
     if (f->error & 8)
         put(o, "reserved bit set in a page-table entry for ");
     else if (fetch)
@@ -167,6 +178,26 @@ size_t x86_fault_format(char *buf, size_t size, const struct x86_fault *f)
     hex(&o, f->rflags);
     put(&o, "\n");
     trace(&o, f->trace, f->ntrace);
+    return finish(&o);
+}
+
+size_t x86_refusal_format(char *buf, size_t size, uint64_t op, uint64_t a, uint64_t b, uint64_t c,
+                          const char *why, const uint64_t *t, int n)
+{
+    struct out o = { buf, size, 0 };
+    char name[24];
+    put(&o, "mirc: the gate refused ");
+    put(&o, x86_gate_op_name(op, name));
+    put(&o, "(");
+    hex(&o, a);
+    put(&o, ", ");
+    hex(&o, b);
+    put(&o, ", ");
+    hex(&o, c);
+    put(&o, "): ");
+    put(&o, why);
+    put(&o, "\n");
+    trace(&o, t, n);
     return finish(&o);
 }
 

@@ -155,3 +155,23 @@ uint64_t x86_pt_lookup(const struct x86_pt *pt, uint64_t va, uint64_t *pa)
     }
     return 0;
 }
+
+int x86_pt_user_range(const struct x86_pt *pt, uint64_t va, uint64_t len, int write)
+{
+    if (len == 0)
+        return 1;
+    if (va + len < va)
+        return 0;
+    uint64_t need = X86_PTE_P | X86_PTE_U | (write ? X86_PTE_W : 0), end = va + len;
+    for (uint64_t p = va; p < end;) {
+        uint64_t bits = x86_pt_lookup(pt, p, NULL);
+        if ((bits & need) != need)
+            return 0;
+        uint64_t size = bits & X86_PTE_PS ? X86_LARGE_PAGE : X86_PAGE;
+        uint64_t next = (p & ~(size - 1)) + size;
+        if (next < p) /* the last page of the address space */
+            return 1;
+        p = next;
+    }
+    return 1;
+}

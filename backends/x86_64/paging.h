@@ -66,6 +66,13 @@ int x86_pt_unmap(struct x86_pt *pt, uint64_t va, uint64_t len);
  */
 uint64_t x86_pt_lookup(const struct x86_pt *pt, uint64_t va, uint64_t *pa);
 
+/*
+ * Whether every page of [va, va + len) is present and reachable from ring 3
+ * (and writable, if `write`) in these tables: the gate's user-pointer check.
+ * len 0 asks about nothing and is accepted; a range that wraps is not.
+ */
+int x86_pt_user_range(const struct x86_pt *pt, uint64_t va, uint64_t len, int write);
+
 /* The PTE bits for a kind (a leaf entry, before PS). */
 uint64_t x86_pt_bits(enum x86_map_kind kind);
 

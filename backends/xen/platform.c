@@ -191,10 +191,7 @@ void x86_target_early(void)
     uint32_t base = x86_cpu.leaf1_ecx & X86_CPUID1_ECX_HYPERVISOR ? xen_cpuid_base(cpuid) : 0;
     if (!base)
         not_on_xen();
-    uint32_t r[4];
-    x86_cpuid(base + 2, 0, r); /* ebx: the MSR that installs the hypercall page */
-    x86_wrmsr(r[1], x86_virt_to_phys(xen_hypercall_page));
-    xen_hypercalls_ready = 1;
+    xen_hypercall_page_install(base);
     const char *why = events_init();
     if (why)
         x86_abort(why); /* on port 0xe9, i.e. `xl dmesg` */
@@ -312,16 +309,16 @@ static void drain_console(void)
  * The exit status reaches the toolstack twice: the shutdown reason
  * (poweroff for 0..126, crash for an abort) and, for 0..126, the number
  * itself at data/mirc-exit-status in the domain's xenstore directory, read
- * by the runner while the domain is preserved. From the fault path (ring 0)
- * or an abort, xenstore is not touched: a request may have been cut short.
+ * by the runner while the domain is preserved. From a fault report or an
+ * abort, xenstore is not touched: a request may have been cut short.
  */
 _Noreturn void mirc_plat_exit(int status)
 {
-    if (boot_times && x86_cpl() == 3) {
+    if (boot_times && !x86_fault_reporting) {
         boot_times = 0; /* once, even if printing aborts */
         print_boot_times();
     }
-    if (x86_cpl() == 3 && xs_ready && status >= 0 && status <= MIRC_EXIT_MAX)
+    if (!x86_fault_reporting && xs_ready && status >= 0 && status <= MIRC_EXIT_MAX)
         (void)xen_exit_publish(&xs, status, EXIT_XS_TIMEOUT_NS);
     drain_console();
     xen_shutdown(xen_exit_reason(status));

@@ -1,18 +1,14 @@
 /* backends/xen/xen_hv.c: Xen detection, event bits, pvclock and the exit protocol (pure). */
 #include "xen_hv.h"
 #include "clockmath.h"
-
-/* "XenVMMXenVMM" in ebx, ecx, edx */
-#define XEN_SIG_EBX 0x566e6558u
-#define XEN_SIG_ECX 0x65584d4du
-#define XEN_SIG_EDX 0x4d4d566eu
+#include "xen_gate.h"
 
 uint32_t xen_cpuid_base(xen_cpuid_fn cpuid)
 {
     for (uint32_t base = 0x40000000u; base < 0x40010000u; base += 0x100) {
         uint32_t r[4];
         cpuid(base, r);
-        if (r[1] == XEN_SIG_EBX && r[2] == XEN_SIG_ECX && r[3] == XEN_SIG_EDX && r[0] >= base + 2)
+        if (xen_cpuid_is_xen(base, r))
             return base;
     }
     return 0;

@@ -35,10 +35,15 @@
 
 /* Set once the hypercall page is installed: no hypercall before that. */
 extern volatile int xen_hypercalls_ready;
-/* Upcalls taken by the ring-0 handler (for tests and diagnostics). */
-extern volatile uint64_t xen_upcalls;
-/* shared_info once mapped, else NULL (the upcall handler clears its pending flag). */
+/* shared_info once mapped, else NULL. */
 extern struct shared_info *volatile xen_shared;
+
+/*
+ * Any ring, once: writes the hypercall page's address to the MSR that CPUID
+ * leaf base+2 names (base: xen_cpuid_base), through the gate from ring 3,
+ * and sets xen_hypercalls_ready.
+ */
+void xen_hypercall_page_install(uint32_t base);
 
 /* The page Xen fills with hypercall stubs (32 bytes each), in .text. */
 extern char xen_hypercall_page[];
@@ -49,7 +54,9 @@ long xen_hypercall_ring0(unsigned nr, uint64_t a, uint64_t b, uint64_t c);
 /*
  * Any ring: a hypercall with up to three arguments (pointers may point
  * anywhere the application can read and write). Returns Xen's result:
- * 0 or a positive value on success, a negative Xen errno on failure.
+ * 0 or a positive value on success, a negative Xen errno on failure. From
+ * ring 3 the gate allows only what xen_gate.c lists; anything else stops
+ * the application with the reason and status 255.
  */
 static inline long xen_hypercall(unsigned nr, uint64_t a, uint64_t b, uint64_t c)
 {
@@ -63,7 +70,7 @@ static inline long xen_hypercall_p(unsigned nr, uint64_t a, const void *p)
     return xen_hypercall(nr, a, (uint64_t)(uintptr_t)p, 0);
 }
 
-/* Installs the upcall handler on XEN_UPCALL_VECTOR (ring 3, at boot). */
+/* Has ring 0 clear evtchn_upcall_pending on XEN_UPCALL_VECTOR (ring 3, at boot, xen_shared set). */
 void xen_upcall_install(void);
 
 /*

@@ -162,6 +162,72 @@ static int control_frame(const uint8_t *f, size_t len)
     return iplen <= l4 + (size_t)(t[12] >> 4) * 4; /* no payload */
 }
 
+/*
+ * An MSS option belongs in a SYN only (RFC 9293 3.7.1); lwIP 2.1 takes it from any segment and
+ * shrinks the MSS under data already queued, and its next write then fails an assertion: one
+ * segment from any peer stopped the unikernel. So an MSS option outside a SYN becomes NOPs
+ * here, with the checksum adjusted (RFC 1624), as the RFC says to ignore it.
+ */
+static void tcp_late_mss_off(uint8_t *f, size_t len)
+{
+    size_t off, end;
+    uint8_t nh;
+    if (len < 14 + 20)
+        return;
+    if ((f[12] << 8 | f[13]) == 0x0800) {
+        const uint8_t *ip = f + 14;
+        if ((ip[6] & 0x1f) || ip[7] || ip[9] != 6) /* a later fragment, or not TCP */
+            return;
+        off = 14 + (size_t)(ip[0] & 15) * 4;
+        end = 14 + (size_t)(ip[2] << 8 | ip[3]);
+    } else if ((f[12] << 8 | f[13]) == 0x86dd && len >= 14 + 40) {
+        nh = f[14 + 6];
+        off = 14 + 40;
+        end = off + (size_t)(f[14 + 4] << 8 | f[14 + 5]);
+        while (nh != 6) { /* hop-by-hop, routing, destination options, a first fragment */
+            if (off + 8 > len || (nh != 0 && nh != 43 && nh != 60 && nh != 44))
+                return;
+            if (nh == 44 && ((f[off + 2] << 8 | f[off + 3]) & 0xfff8))
+                return;
+            size_t hl = nh == 44 ? 8 : ((size_t)f[off + 1] + 1) * 8;
+            nh = f[off];
+            off += hl;
+        }
+    } else {
+        return;
+    }
+    if (end > len)
+        end = len;
+    if (off + 20 > end || (f[off + 13] & 0x02)) /* short, or a SYN: its MSS is the real one */
+        return;
+    size_t opt_end = off + (size_t)(f[off + 12] >> 4) * 4;
+    if (opt_end > end)
+        opt_end = end;
+    uint32_t sum = (uint16_t) ~(f[off + 16] << 8 | f[off + 17]);
+    for (size_t o = off + 20; o < opt_end;) {
+        if (f[o] == 0)
+            break;
+        if (f[o] == 1) {
+            o++;
+            continue;
+        }
+        if (o + 1 >= opt_end || f[o + 1] < 2)
+            break;
+        if (f[o] == 2 && f[o + 1] == 4 && o + 4 <= opt_end) {
+            for (size_t k = o; k < o + 4; k++) { /* each byte is one half of a 16-bit word */
+                unsigned shift = (k - off) % 2 ? 0 : 8;
+                sum += (uint16_t) ~(f[k] << shift) + (1u << shift);
+                f[k] = 1;
+            }
+        }
+        o += f[o + 1];
+    }
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    f[off + 16] = (uint8_t)(~sum >> 8);
+    f[off + 17] = (uint8_t)~sum;
+}
+
 /* Reads one frame into a pbuf of its size (or drops it when the receive share is full). 0: none
  * left. */
 static int lw_input_one(struct lw_iface *i)
@@ -182,6 +248,7 @@ static int lw_input_one(struct lw_iface *i)
         memset(rx_bounce + len, 0, ETH_MIN_FRAME - len);
         len = ETH_MIN_FRAME;
     }
+    tcp_late_mss_off(rx_bounce, len);
     lw_mem_kind = LW_MEM_RX;
     lw_mem_control = control_frame(rx_bounce, len);
     struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_RAM);

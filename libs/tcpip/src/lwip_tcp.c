@@ -28,9 +28,20 @@ struct lw_conn {
     /* a listener's queue of connections not yet offered to the app */
     struct lw_conn *acc_head, *acc_tail, *offering;
     int acc_count, backlog;
+    struct lw_pcbrec *rec; /* the pcb's record while both live */
 };
 
-/* The grant of a connection's pcb, kept in the pcb's ext arg until lwIP frees the pcb. */
+/*
+ * Each connection's pcb carries a record (lwIP's ext arg) until lwIP frees it, which lwIP does
+ * not always announce (a TIME_WAIT pcb just goes): the record's destroy callback is how the
+ * lw_conn learns that its pcb pointer is dead. The record also holds the pcb's grants.
+ */
+struct lw_pcbrec {
+    struct lw_grant gr;
+    struct lw_conn *conn; /* the lw_conn whose pcb this is, while both live */
+    uint8_t granted;      /* gr counts in the budget */
+};
+
 static u8_t ext_id;
 
 void lw_tcp_init(void)
@@ -38,9 +49,15 @@ void lw_tcp_init(void)
     ext_id = tcp_ext_arg_alloc_id();
 }
 
-static struct lw_grant *grant_of(const struct tcp_pcb *pcb)
+static struct lw_pcbrec *rec_of(const struct tcp_pcb *pcb)
 {
     return pcb ? tcp_ext_arg_get(pcb, ext_id) : NULL;
+}
+
+static struct lw_grant *grant_of(const struct tcp_pcb *pcb)
+{
+    struct lw_pcbrec *r = rec_of(pcb);
+    return r && r->granted ? &r->gr : NULL;
 }
 
 /* Reopens the window by n bytes (tcp_recved takes at most 65,535 at a time). */
@@ -53,45 +70,53 @@ static void recved(struct tcp_pcb *pcb, size_t n)
     }
 }
 
-static void grant_destroyed(u8_t id, void *data)
+static void pcb_destroyed(u8_t id, void *data)
 {
+    struct lw_pcbrec *r = data;
     (void)id;
-    if (data) {
-        lw_grant_close(data);
-        lw_mem_free(data);
+    if (!r)
+        return;
+    if (r->conn) { /* freed under a live lw_conn, maybe without a callback (TIME_WAIT's end) */
+        r->conn->pcb = NULL;
+        r->conn->rec = NULL;
     }
+    if (r->granted)
+        lw_grant_close(&r->gr);
+    lw_mem_free(r);
 }
 
 static err_t grant_passive_open(u8_t id, struct tcp_pcb_listen *lpcb, struct tcp_pcb *npcb);
 
-static const struct tcp_ext_arg_callbacks grant_callbacks = { grant_destroyed, grant_passive_open };
+static const struct tcp_ext_arg_callbacks grant_callbacks = { pcb_destroyed, grant_passive_open };
 
 /* TIME_WAIT connections hold no data: their grants go back (only when needed, it is a walk). */
 static void reclaim_time_wait(void)
 {
     for (struct tcp_pcb *p = tcp_tw_pcbs; p; p = p->next) {
-        struct lw_grant *gr = grant_of(p);
-        if (gr) {
-            tcp_ext_arg_set(p, ext_id, NULL);
-            grant_destroyed(ext_id, gr);
+        struct lw_pcbrec *r = rec_of(p);
+        if (r && r->granted) {
+            lw_grant_close(&r->gr);
+            r->granted = 0;
         }
     }
 }
 
-/* Gives a pcb its grants, the smallest; 0 (counted) when they do not fit. */
+/* Gives a pcb its record and its grants, the smallest; 0 (counted) when they do not fit. */
 static int grant_attach(struct tcp_pcb *pcb)
 {
-    struct lw_grant *gr = lw_mem_malloc(sizeof *gr);
-    if (!gr)
+    struct lw_pcbrec *r = lw_mem_malloc(sizeof *r);
+    if (!r)
         return 0;
-    if (!lw_grant_open(gr) && (reclaim_time_wait(), !lw_grant_open(gr))) {
+    memset(r, 0, sizeof *r);
+    if (!lw_grant_open(&r->gr) && (reclaim_time_wait(), !lw_grant_open(&r->gr))) {
         lw_budget.tcp_refused++;
-        lw_mem_free(gr);
+        lw_mem_free(r);
         return 0;
     }
+    r->granted = 1;
     tcp_ext_arg_set_callbacks(pcb, ext_id, &grant_callbacks);
-    tcp_ext_arg_set(pcb, ext_id, gr);
-    pcb->snd_buf = (tcpwnd_size_t)gr->snd;
+    tcp_ext_arg_set(pcb, ext_id, r);
+    pcb->snd_buf = (tcpwnd_size_t)r->gr.snd;
     return 1;
 }
 
@@ -189,6 +214,10 @@ static struct lw_conn *conn_new(void)
 static void conn_free(struct lw_conn *c)
 {
     MIRC_ASSERT(c->used && !c->rx);
+    if (c->rec) {
+        c->rec->conn = NULL;
+        c->rec = NULL;
+    }
     c->used = 0;
     c->next = conn_free_list;
     conn_free_list = c;
@@ -198,6 +227,11 @@ static void conn_free(struct lw_conn *c)
 
 static void detach_pcb(struct tcp_pcb *pcb)
 {
+    struct lw_pcbrec *r = rec_of(pcb);
+    if (r && r->conn) {
+        r->conn->rec = NULL;
+        r->conn = NULL;
+    }
     tcp_arg(pcb, NULL);
     if (pcb->state == LISTEN) { /* a listen pcb has no other callbacks */
         tcp_accept(pcb, NULL);
@@ -348,6 +382,9 @@ static err_t lw_poll(void *arg, struct tcp_pcb *pcb)
 static void setup_pcb(struct lw_conn *c, struct tcp_pcb *pcb)
 {
     c->pcb = pcb;
+    c->rec = rec_of(pcb);
+    if (c->rec)
+        c->rec->conn = c;
     tcp_arg(pcb, c);
     tcp_recv(pcb, lw_recv);
     tcp_sent(pcb, lw_sent);

@@ -1,4 +1,5 @@
-/* tests/conformance/kvm-faults: one fault, protection or FPU check per run, named by argv[1]. */
+/* tests/conformance/kvm-faults: one fault, protection, gate refusal or FPU check per run, named by
+ * argv[1]. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -66,6 +67,120 @@ static int avx(void)
                      : "xmm0", "xmm1");
     printf("avx %.0f %.0f %.0f %.0f\n", out[0], out[1], out[2], out[3]);
     return 0;
+}
+
+/*
+ * The ring-3 gate (backends/x86_64/isr.S), called as hostile code would:
+ * any operation, any arguments, bypassing the helpers that use it properly.
+ */
+enum {
+    OP_WRMSR = 2,
+    OP_RDMSR,
+    OP_MAP,
+    OP_IN = 7,
+    OP_OUTSB,
+    OP_SETUP,
+    OP_IRQ = 11,
+    OP_TARGET = 100
+};
+static uint64_t gate(uint64_t op, uint64_t a, uint64_t b, uint64_t c)
+{
+    uint64_t r = op;
+    __asm__ volatile("call x86_sys_gate" : "+a"(r) : "D"(a), "S"(b), "d"(c) : "memory", "cc");
+    return r;
+}
+
+/* sidt/sgdt work in ring 3 (no UMIP): the tables ring 0 depends on, found as an attacker would. */
+struct __attribute__((packed)) table_reg {
+    uint16_t limit;
+    uint64_t base;
+};
+static uint64_t idt_base(void)
+{
+    struct table_reg r;
+    __asm__ volatile("sidt %0" : "=m"(r));
+    return r.base;
+}
+static uint64_t gdt_base(void)
+{
+    struct table_reg r;
+    __asm__ volatile("sgdt %0" : "=m"(r));
+    return r.base;
+}
+
+extern char x86_boot_pml4[];
+extern volatile int x86_user_mode;
+
+/* Xen's XENMEM_add_to_physmap argument (xen/memory.h), written out: apps see no Xen headers. */
+struct add_to_physmap {
+    uint16_t domid, size;
+    uint32_t space;
+    uint64_t idx, gpfn;
+};
+#define DOMID_SELF 0x7ff0
+
+/* Each tries one thing the gate must refuse; on a build that allows it, it goes on to use it. */
+static int gate_case(const char *what)
+{
+    uint64_t idt = idt_base();
+    volatile uintptr_t addr;
+    if (!strcmp(what, "gate-wrmsr")) {
+        gate(OP_WRMSR, 0xc0000082, 0, 0); /* IA32_LSTAR: where SYSCALL would enter ring 0 */
+    } else if (!strcmp(what, "gate-rdmsr")) {
+        gate(OP_RDMSR, 0xc0000080, 0, 0); /* IA32_EFER */
+    } else if (!strcmp(what, "gate-kvmclock")) {
+        gate(OP_WRMSR, 0x4b564d01, idt | 1, 0); /* have KVM write the time into the IDT */
+    } else if (!strcmp(what, "gate-apic-base")) {
+        gate(OP_WRMSR, 0x1b, 0x100900, 0); /* move the local APIC over the image */
+    } else if (!strcmp(what, "gate-map-text")) {
+        addr = (uintptr_t)do_nothing & ~(uintptr_t)0xfff;
+        gate(OP_MAP, addr, 4096, 0);
+        *(volatile unsigned char *)(uintptr_t)do_nothing = 0xc3; /* .text, now writable? */
+    } else if (!strcmp(what, "gate-map-zero")) {
+        gate(OP_MAP, 0, 4096, 0);
+        addr = 0;
+        *(volatile int *)addr = 1;
+    } else if (!strcmp(what, "gate-setup-again")) {
+        gate(OP_SETUP, (uintptr_t)x86_boot_pml4, 0, 0); /* back to the RWX boot tables */
+        *(volatile unsigned char *)(uintptr_t)do_nothing = 0xc3;
+    } else if (!strcmp(what, "gate-outsb-idt")) {
+        gate(OP_OUTSB, 0x3f8, idt, 16);
+    } else if (!strcmp(what, "gate-outsb-null")) {
+        gate(OP_OUTSB, 0x3f8, 0, 16);
+    } else if (!strcmp(what, "gate-in-size")) {
+        gate(OP_IN, 0x80, 3, 0);
+    } else if (!strcmp(what, "gate-irq-idt")) {
+        gate(OP_IRQ, 0x41, 3 /* X86_IRQ_ZERO8 */, idt);
+    } else if (!strcmp(what, "gate-irq-vector")) {
+        gate(OP_IRQ, 14, 0, 0);
+    } else if (!strcmp(what, "gate-unknown")) {
+        gate(57, 0, 0, 0);
+    } else if (!strcmp(what, "gate-target")) {
+        gate(OP_TARGET + 29, 0, 0, 0); /* Xen's sched_op: no such thing on kvm */
+    } else if (!strcmp(what, "idt-write")) {
+        *(volatile uint64_t *)(uintptr_t)(idt + 14 * 16) = 0;
+    } else if (!strcmp(what, "gdt-write")) {
+        *(volatile uint64_t *)(uintptr_t)(gdt_base() + 8) = 0;
+    } else if (!strcmp(what, "xen-domctl")) {
+        gate(OP_TARGET + 36, 0, 0, 0);
+    } else if (!strcmp(what, "xen-physmap-idt")) {
+        struct add_to_physmap x = { .domid = DOMID_SELF, .space = 0, .gpfn = idt >> 12 };
+        gate(OP_TARGET + 12, 7 /* XENMEM_add_to_physmap */, (uintptr_t)&x, 0);
+    } else if (!strcmp(what, "xen-evtchn-idt")) {
+        gate(OP_TARGET + 32, 4 /* EVTCHNOP_send */, idt, 0);
+    } else if (!strcmp(what, "xen-page-again")) {
+        gate(OP_TARGET + 128, 0x40000000, 0, 0);
+    } else if (!strcmp(what, "user-flag")) {
+        /* ring 0 must tell the gate from the trap frame, not from this flag */
+        x86_user_mode = 0;
+        gate(OP_IN, 0x80, 1, 0);
+        printf("the gate answered with x86_user_mode cleared\n");
+        return 0;
+    } else {
+        return -1;
+    }
+    printf("survived %s: the gate did not refuse\n", what);
+    return 1;
 }
 
 static int exhaust(void)
@@ -144,9 +259,12 @@ int mirc_main(int argc, char **argv)
     } else if (!strcmp(what, "malloc-exhaustion")) {
         return exhaust();
     } else {
+        int g = gate_case(what);
+        if (g >= 0)
+            return g;
         printf("usage: faults null-read|null-write|zero-page-write|unmapped-write|text-write|"
                "rodata-write|exec-data|exec-stack|exec-heap|stack-overflow|ssp|canary|fpu|avx|"
-               "malloc-exhaustion\n");
+               "malloc-exhaustion|gate-*|idt-write|gdt-write|xen-*|user-flag\n");
         return 2;
     }
     printf("survived %s: the fault did not happen\n", what);

@@ -407,6 +407,66 @@ Test(lwip, a_partly_old_segment_in_fragments_is_delivered_once_and_the_stack_goe
     cr_assert_neq(peer_take(0x0800, 1, out), 0, "the stack no longer answers");
 }
 
+/* An MSS option outside the SYN once made lwIP shrink the MSS under queued data and fail an
+ * assertion at the next write (found by fuzz/fuzz_tcp). It is ignored now. */
+Test(lwip, an_mss_option_after_the_handshake_is_ignored, .timeout = 20)
+{
+    static uint8_t out[4096];
+    uint8_t seg[128];
+    size_t w;
+    handshake(88);
+    memset(out, 'o', sizeof out);
+    cr_assert_eq(mirc_tcp_try_write(&conn, out, 3000, &w), MIRC_OK);
+    /* data with an MSS option of 536, window closed so the queue stays */
+    size_t n = peer_tcp(f, 40000, 88, pseq, pack, P_ACK | P_PSH, 0, 1, (const uint8_t *)"mss!", 4);
+    memcpy(seg, f, n);
+    seg[14 + 20 + 22] = 536 >> 8; /* the option's MSS value, checksum fixed below */
+    seg[14 + 20 + 23] = 536 & 0xff;
+    seg[14 + 20 + 16] = seg[14 + 20 + 17] = 0;
+    uint32_t ps = 0;
+    for (int k = 0; k < 8; k += 2)
+        ps += (uint32_t)(seg[14 + 12 + k] << 8 | seg[14 + 12 + k + 1]);
+    ps += 6 + (uint32_t)(n - 34);
+    uint16_t c = peer_csum(seg + 34, n - 34, ps);
+    seg[14 + 20 + 16] = (uint8_t)(c >> 8);
+    seg[14 + 20 + 17] = (uint8_t)c;
+    peer_send(seg, n);
+    pseq += 4;
+    run_for(1);
+    cr_assert_eq(got_len, 4, "the segment with the option was not taken (%zu)", got_len);
+    cr_assert_eq(mirc_tcp_try_write(&conn, out, 1000, &w), MIRC_OK);
+    peer_send(f, peer_tcp(f, 40000, 88, pseq, pack, P_ACK, 65535, 0, NULL, 0));
+    run_for(50);
+    struct seg s;
+    while (peer_take_tcp(&s))
+        cr_assert_leq(s.len, 1460);
+}
+
+/* A handle shut down for writing outlived its pcb once TIME_WAIT ended, and its next close
+ * wrote to freed memory (found by fuzz/fuzz_tcp; ASan sees it in unit-asan). */
+Test(lwip, a_shut_down_handle_outlives_time_wait_safely, .timeout = 30)
+{
+    struct seg s;
+    handshake(89);
+    cr_assert_eq(mirc_tcp_shutdown(&conn), MIRC_OK);
+    run_for(1);
+    uint32_t fin_seq = 0;
+    while (peer_take_tcp(&s))
+        if (s.flags & P_FIN)
+            fin_seq = s.seq;
+    cr_assert(fin_seq, "no FIN after shutdown");
+    peer_send(f, peer_tcp(f, 40000, 89, pseq, fin_seq + 1, P_ACK | P_FIN, 65535, 0, NULL, 0));
+    pseq++;
+    run_for(1);
+    cr_assert_eq(end, MIRC_CLOSED);
+    run_for(250 * 1000); /* TIME_WAIT (2 MSL) ends: lwIP frees the pcb without a callback */
+    size_t w;
+    cr_assert_neq(mirc_tcp_try_write(&conn, "x", 1, &w), MIRC_OK);
+    cr_assert_eq(mirc_tcp_close(&conn, on_closed, NULL), MIRC_OK);
+    run_for(1);
+    cr_assert_eq(closed_cbs, 1);
+}
+
 static mirc_udp udp;
 static int udp_got;
 
