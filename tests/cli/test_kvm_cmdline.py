@@ -117,17 +117,23 @@ class BootCommandLine(unittest.TestCase):
 
 class Nics(unittest.TestCase):
     def test_user_mode_with_forwards_from_manifest_and_publish(self):
-        a = argv(devices=[nic("service0", mode="user", hostfwd=["8080:80", "udp:5353:53"])],
-                 publish=["2222:22"])
+        a = argv(devices=[nic("service0", mode="user", hostfwd=["tcp:8080:80", "udp:5353:53"])],
+                 publish=["tcp:2222:22"])
         self.assertEqual(opt(a, "-netdev"), [
             "user,id=net-service0,hostfwd=tcp::8080-:80,hostfwd=udp::5353-:53,hostfwd=tcp::2222-:22"])
         self.assertIn("virtio-net-device,netdev=net-service0", opt(a, "-device"))
+
+    def test_a_forward_without_a_protocol_is_tcp_and_udp_as_on_unix(self):
+        a = argv(devices=[nic("service0", mode="user", hostfwd=["8080:80"])], publish=["5353:53"])
+        self.assertEqual(opt(a, "-netdev"), [
+            "user,id=net-service0,hostfwd=tcp::8080-:80,hostfwd=udp::8080-:80,"
+            "hostfwd=tcp::5353-:53,hostfwd=udp::5353-:53"])
 
     def test_publish_goes_to_the_first_user_nic_only(self):
         a = argv(devices=[nic("a", mode="tap", ifname="tap0"), nic("b", 1, mode="user"),
                           nic("c", 2, mode="user")], publish=["80:80"])
         nd = opt(a, "-netdev")
-        self.assertIn("hostfwd=tcp::80-:80", nd[1])
+        self.assertIn("hostfwd=tcp::80-:80,hostfwd=udp::80-:80", nd[1])
         self.assertNotIn("hostfwd", nd[2])
 
     def test_publish_without_a_user_nic_is_an_error(self):
@@ -137,7 +143,7 @@ class Nics(unittest.TestCase):
             argv(publish=["80:80"])
 
     def test_bad_publish_spec(self):
-        with self.assertRaisesRegex(UserError, "not \\[tcp:\\|udp:\\]HOSTPORT:GUESTPORT"):
+        with self.assertRaisesRegex(UserError, "expected \\[tcp:\\|udp:\\]HOSTPORT:PORT"):
             argv(devices=[nic("a", mode="user")], publish=["eighty:80"])
 
     def test_tap(self):
@@ -219,7 +225,7 @@ class ExitStatus(unittest.TestCase):
 
 class CrossFile(unittest.TestCase):
     def test_flags_and_sysroot(self):
-        text = kvm.cross_file("/cache/sysroot/newlib-x", "/usr/lib/gcc/x86_64-linux-gnu/12/include")
+        text = kvm.cross_file_text("/cache/sysroot/newlib-x", "/usr/lib/gcc/x86_64-linux-gnu/12/include")
         for flag in ("'-mno-red-zone'", "'-fno-pic'", "'-mcmodel=small'", "'-ffunction-sections'",
                      "'-mstack-protector-guard=global'", "'-nostdinc'", "'-Wl,--gc-sections'",
                      "'-nostdlib'", "b_staticpic = false"):
@@ -228,6 +234,13 @@ class CrossFile(unittest.TestCase):
         self.assertIn("'-isystem', '/cache/sysroot/newlib-x/include'", text)
         self.assertIn("'-idirafter', '/usr/lib/gcc/x86_64-linux-gnu/12/include'", text)
         self.assertIn("cpu_family = 'x86_64'", text)
+        self.assertIn("mirc_target = 'kvm'", text, "mirc's meson.build builds the backend it names")
+
+    def test_values_are_meson_strings_whatever_they_hold(self):
+        text = kvm.cross_file_text("/home/o'brien/sysroot", "/gcc\\inc")
+        self.assertIn("mirc_sysroot = '/home/o\\'brien/sysroot'", text)
+        self.assertIn("'-isystem', '/home/o\\'brien/sysroot/include'", text)
+        self.assertIn("'-idirafter', '/gcc\\\\inc'", text)
 
 
 class DgramSockets(unittest.TestCase):

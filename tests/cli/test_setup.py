@@ -8,11 +8,9 @@
 """
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
@@ -181,15 +179,15 @@ class Setup(unittest.TestCase):
 
     def test_policy_rc_d_goes_away_on_term_int_and_hup(self):
         for sig, want in (("TERM", 143), ("INT", 130), ("HUP", 129)):
-            rc, out, err = self.run_bash(f"block_services\ntest -x $POLICY && echo written\n"
+            rc, out, err = self.run_bash("block_services\ntest -x $POLICY && echo written\n"
                                          f"kill -{sig} $$\necho after")
             self.assertEqual((rc, out), (want, "written\n"), f"SIG{sig}: {err}")
             self.assertFalse(os.path.exists(self.policy), f"policy-rc.d left behind after SIG{sig}")
 
     def test_policy_rc_d_goes_away_when_killed_during_a_command(self):
         # as during apt-get: bash runs the trap once the command ends, then exits
-        rc, out, err = self.run_bash(f"block_services\ntest -x $POLICY && echo written\n"
-                                     f"bash -c \"sleep 0.2; kill -TERM $$\" &\nsleep 4\necho after")
+        rc, out, err = self.run_bash("block_services\ntest -x $POLICY && echo written\n"
+                                     "bash -c \"sleep 0.2; kill -TERM $$\" &\nsleep 4\necho after")
         self.assertEqual((rc, out), (143, "written\n"), err)
         self.assertFalse(os.path.exists(self.policy), "policy-rc.d left behind")
 

@@ -1,4 +1,4 @@
-"""User values on their way to QEMU and the unix image (tools/mirclib: spec, manifest, cli, targets).
+"""User values on their way to QEMU and the unix image (tools/mirclib: spec, manifest, cli, devices).
 
 A manifest or a `mirc run --net/--block` value must not add options to QEMU's
 -netdev/-drive or the unix image's --net:/--block: specs (a comma would), and a
@@ -15,7 +15,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.realpath(__file__)))), "tools"))
 
-from mirclib import cli, spec, targets  # noqa: E402
+from mirclib import cli, devices, spec, unix  # noqa: E402
 from mirclib import manifest as mf  # noqa: E402
 from mirclib.cli import UserError  # noqa: E402
 
@@ -88,22 +88,22 @@ class ManifestFiles(AppDir):
         m = self.disk("disk.img")
         d = m.devices[0]
         with self.assertRaisesRegex(UserError, r"leads outside the app directory.*mirc run --block d0="):
-            targets.block_file(m, d, d.settings("unix"))
+            devices.block_file(m, d, d.settings("unix"))
         self.assertFalse(os.path.exists(outside), "a file was created outside the app directory")
         os.mkdir(os.path.join(self.top, "elsewhere"))
         os.symlink(os.path.join(self.top, "elsewhere"), os.path.join(self.app, "sub"))
         m = self.disk("sub/disk.img")
         with self.assertRaisesRegex(UserError, "leads outside the app directory"):
-            targets.block_file(m, m.devices[0], m.devices[0].settings("unix"))
+            devices.block_file(m, m.devices[0], m.devices[0].settings("unix"))
         self.assertEqual(os.listdir(os.path.join(self.top, "elsewhere")), [])
 
     def test_files_inside_are_created_and_symlinks_inside_are_fine(self):
         m = self.disk("disks/d.img")
-        path = targets.block_file(m, m.devices[0], m.devices[0].settings("unix"))
+        path = devices.block_file(m, m.devices[0], m.devices[0].settings("unix"))
         self.assertEqual(os.path.getsize(path), 1 << 20)
         os.symlink("disks/d.img", os.path.join(self.app, "link.img"))
         m = self.disk("link.img")
-        self.assertTrue(targets.block_file(m, m.devices[0], m.devices[0].settings("unix")))
+        self.assertTrue(devices.block_file(m, m.devices[0], m.devices[0].settings("unix")))
 
     def test_a_file_named_at_run_time_may_be_anywhere_and_is_not_created(self):
         outside = os.path.join(self.top, "mine.img")
@@ -111,13 +111,13 @@ class ManifestFiles(AppDir):
             f.truncate(1 << 20)
         m = self.disk("d.img")
         over = cli.device_overrides(m, [], [f"d0={outside}"])
-        s = targets.device_settings(m, "unix", over)[0][1]
-        self.assertEqual(targets.block_file(m, m.devices[0], s, explicit=targets.explicit_file(over, m.devices[0])),
+        s = devices.settings(m, "unix", over)[0][1]
+        self.assertEqual(devices.block_file(m, m.devices[0], s, explicit=devices.explicit_file(over, m.devices[0])),
                          outside)
         over = cli.device_overrides(m, [], [f"d0={self.top}/missing.img"])
-        s = targets.device_settings(m, "unix", over)[0][1]
+        s = devices.settings(m, "unix", over)[0][1]
         with self.assertRaisesRegex(UserError, "does not exist"):
-            targets.block_file(m, m.devices[0], s, explicit=True)
+            devices.block_file(m, m.devices[0], s, explicit=True)
 
 
 class Overrides(AppDir):
@@ -149,7 +149,7 @@ class Overrides(AppDir):
         m = self.disk("d,read-only=on.img")
         a = argparse.Namespace(quiet=False, gdb=False, stack=None, publish=[])
         cfg = {"target": "unix", "build": self.top, "name": "t"}
-        cmd, _, files = targets.run_command(cfg, m, "/img", {}, a, [])
+        cmd, _, files = unix.run(cfg, m, "/img", {}, a, [])
         self.assertEqual(files, [])
         real = os.path.join(os.path.realpath(self.app), "d,read-only=on.img")
         self.assertIn(f"--block:d0=file={real.replace(',', ',,')}", cmd)

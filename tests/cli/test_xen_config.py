@@ -15,7 +15,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.realpath(__file__)))), "tools"))
 
-from mirclib import xen  # noqa: E402
+from mirclib import devices, kvm, xen  # noqa: E402
 from mirclib.cli import UserError  # noqa: E402
 from mirclib.manifest import Device  # noqa: E402
 
@@ -159,7 +159,7 @@ class Unattached(unittest.TestCase):
 
     def test_other_failures_are_not_blamed_on_a_device(self):
         self.assertIsNone(xen.unattached("xl create refused the guest: out of memory", self.DEVS))
-        self.assertEqual(xen.refused_message("net", "n1", "why"),
+        self.assertEqual(devices.refused("net", "n1", "why"),
                          "cannot attach net device 'n1' declared in mirc.toml: why")
 
 
@@ -177,11 +177,33 @@ class Status(unittest.TestCase):
         self.assertEqual(xen.status_from("---s--", "x"), 255)
 
 
+class OneDefinition(unittest.TestCase):
+    """Constants that cross a language boundary: defined once on each side, checked equal."""
+
+    def test_the_status_key_is_the_one_the_guest_writes(self):
+        top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+        with open(os.path.join(top, "backends", "xen", "xen_hv.h")) as f:
+            m = re.search(r'#define XEN_EXIT_STATUS_KEY "([^"]+)"', f.read())
+        self.assertIsNotNone(m, "backends/xen/xen_hv.h defines XEN_EXIT_STATUS_KEY")
+        self.assertEqual(xen.STATUS_KEY, m.group(1))
+
+    def test_the_runner_uses_mirc_s_definitions(self):
+        top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+        with open(os.path.join(top, "tests", "xenhost", "xenhost.py")) as f:
+            text = f.read()
+        self.assertIn("from mirclib.xen import RUNNER_FAILED, RUNNER_UNAVAILABLE, STATUS_KEY", text)
+        self.assertNotRegex(text, r"\nSTATUS_KEY\s*=", "the runner has no copy of its own")
+        with open(os.path.join(top, "tests", "xenhost", "dom0", "xh")) as f:
+            self.assertIn("STATUS_KEY=$(cat /share/.xh/status-key", f.read())
+
+
 class CrossFile(unittest.TestCase):
     def test_the_freestanding_x86_64_cross_file_names_the_sysroot(self):
-        text = xen.cross_file("/sr", "/gcc/include")
+        text = kvm.cross_file_text("/sr", "/gcc/include", target="xen")
         self.assertIn("mirc configure -t xen", text)
+        self.assertIn("mirc_target = 'xen'", text, "the same build as kvm's, for the xen backend")
         self.assertIn("mirc_sysroot = '/sr'", text)
+        self.assertEqual(text.replace("xen", "kvm"), kvm.cross_file_text("/sr", "/gcc/include", target="kvm"))
         self.assertIn("'-nostdinc'", text)
         self.assertNotIn("/usr/include", text, "the Xen headers come through a symlink dir, not -I/usr/include")
 
@@ -245,6 +267,79 @@ class XlRun(unittest.TestCase):
         st, log = self.run_fake(create_fails=True)
         self.assertEqual(st, xen.RUNNER_FAILED)
         self.assertNotIn("xenstore-read", log)
+
+
+FAKE_RUNNER = """#!/bin/sh
+echo "$*" > "$FAKE_DIR/args"
+echo "xenhost: booting the host" >&2
+echo "hello from the guest"
+if [ -n "$FAKE_REFUSE" ]; then
+    printf 'xenhost: error: xl create refused the guest:\\n%s\\n' "$FAKE_REFUSE" >&2
+    exit 254
+fi
+exit 7
+"""
+
+
+class EmulatedRunner(unittest.TestCase):
+    """mirc's side of the emulated Xen host: finding the runner, and its contract."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="mirc-runner-")
+        self.saved = dict(os.environ)
+
+    def tearDown(self):
+        os.environ.clear()
+        os.environ.update(self.saved)
+        import shutil
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def test_by_default_the_runner_of_this_tree(self):
+        os.environ.pop("MIRC_XENHOST", None)
+        self.assertEqual(xen.emulated_runner(), xen.TREE_RUNNER)
+        self.assertTrue(xen.TREE_RUNNER.endswith("tests/xenhost/xenhost.py"))
+
+    def test_mirc_xenhost_names_another_and_a_wrong_one_is_a_clear_error(self):
+        os.environ["MIRC_XENHOST"] = os.path.join(self.dir, "nope")
+        with self.assertRaisesRegex(UserError, "MIRC_XENHOST=.*nope: not an executable file"):
+            xen.emulated_runner()
+
+    def run_fake(self, refuse=""):
+        runner = os.path.join(self.dir, "runner")
+        with open(runner, "w") as f:
+            f.write(FAKE_RUNNER)
+        os.chmod(runner, 0o755)
+        info = os.path.join(self.dir, "info.json")
+        with open(info, "w") as f:
+            f.write('{"files": [], "devices": [{"kind": "net", "name": "left", "bridge": "xenbr9"}]}')
+        os.environ.update(FAKE_DIR=self.dir, FAKE_REFUSE=refuse, MIRC_XEN_TIMEOUT="30")
+        import subprocess
+        r = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+                            "from mirclib import xen; sys.exit(xen.helper_main(sys.argv[2:]))",
+                            os.path.dirname(os.path.dirname(xen.__file__)), "emulated", runner,
+                            "/b/app.xen", "/b/app.run.xl", info], capture_output=True, text=True)
+        with open(os.path.join(self.dir, "args")) as f:
+            return r, f.read().split()
+
+    def test_the_runner_gets_the_image_config_files_and_timeout_and_its_status_is_the_apps(self):
+        r, args = self.run_fake()
+        self.assertEqual(args, ["run", "/b/app.xen", "/b/app.run.xl", "--files",
+                                os.path.join(self.dir, "info.json"), "--timeout", "30"])
+        self.assertEqual(r.returncode, 7)
+        self.assertEqual(r.stdout, "hello from the guest\n")
+        self.assertIn("xenhost: booting the host", r.stderr)
+
+    def test_a_refused_device_is_named_as_the_manifest_names_it(self):
+        r, _ = self.run_fake("libxl: error: bridge xenbr9 does not exist")
+        self.assertEqual(r.returncode, 255)
+        self.assertIn("cannot attach net device 'left' declared in mirc.toml: bridge xenbr9 does not exist",
+                      r.stderr)
+        self.assertNotIn("xenhost: error:", r.stderr, "told once, as the device")
+
+    def test_another_failure_is_the_runners_told_in_its_words(self):
+        r, _ = self.run_fake("the guest did not stop within 30 s")
+        self.assertEqual(r.returncode, xen.RUNNER_FAILED)
+        self.assertIn("xenhost: error: xl create refused the guest", r.stderr)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ exits when sent). Stdlib only.
 import os
 import random
 import socket
-import struct
 import subprocess
 import sys
 import time

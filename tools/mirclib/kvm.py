@@ -1,9 +1,10 @@
 """The kvm target: a PVH ELF booted by qemu-system-x86_64 (microvm + qboot by default).
 
-configure writes a Meson cross file naming the newlib sysroot (built by
-scripts/build-sysroot when missing); build strips the image beside the
-unstripped one; run builds QEMU's command line (qemu_argv, a pure function
-the unit tests check) and maps QEMU's exit status back to the app's.
+configure checks the freestanding toolchain; cross_file names the newlib sysroot
+(built by scripts/build-sysroot when missing), and the xen target uses the same
+one (cross_file_text's target parameter); build strips the image beside the
+unstripped one; run builds QEMU's command line (qemu_argv, a pure function the
+unit tests check) and maps QEMU's exit status back to the app's (decode_status).
 
 MIRC_KVM_ACCEL=kvm|tcg|auto in the environment overrides the manifest's
 accel for one run (the test suites use it to run everything under TCG too).
@@ -11,34 +12,31 @@ accel for one run (the test suites use it to run everything under TCG too).
 import fcntl
 import glob
 import os
-import re
 import shlex
 import shutil
 import subprocess
-import sys
 
 from . import manifest as mf
+from . import mesonproj
 from . import spec
 from . import targets
+from .devices import block_file, explicit_file, forwards, need_dgram, need_tap, refuse
+from .devices import settings as device_settings
+from .mesonproj import meson_list, meson_str
+from .ui import UserError, say
 
 QEMU = "qemu-system-x86_64"
 QBOOT = "/usr/share/qemu/qboot.rom"
 DEFAULT_MEMORY = "64M"
+# The guest writes status + 1 to this port; QEMU then exits with (status + 1) * 2 + 1
+# (decode_status). Documented for projects that run QEMU themselves (README.md).
 DEBUG_EXIT = "isa-debug-exit,iobase=0xf4,iosize=0x04"
 # The nested KVM here aborts on "-cpu host" (MSR 0x10a); without arch-capabilities
 # it works and exposes RDRAND and the TSC-deadline timer. TCG: everything it emulates.
 CPU_KVM = "host,-arch-capabilities"
 CPU_TCG = "max"
 KVM_GET_API_VERSION = 0xAE00
-
-
-def _err(msg):
-    from .cli import UserError
-    return UserError(msg)
-
-
-def _say(msg):
-    print(f"mirc: {msg}", file=sys.stderr, flush=True)
+SANITIZE = False
 
 
 # ---- configure and build ----------------------------------------------------
@@ -50,24 +48,34 @@ def sysroot(root, build=True):
     if r.returncode == 0:
         return r.stdout.strip()
     if not build:
-        raise _err("the newlib sysroot is not built; run scripts/build-sysroot (about 2 minutes, once)")
-    _say("building the newlib sysroot first (once per machine, about 2 minutes)")
+        raise UserError("the newlib sysroot is not built; run scripts/build-sysroot (about 2 minutes, once)")
+    say("building the newlib sysroot first (once per machine, about 2 minutes)")
     if subprocess.run([script]).returncode != 0:
-        raise _err("scripts/build-sysroot failed (its output is above)")
+        raise UserError("scripts/build-sysroot failed (its output is above)")
     return subprocess.run([script, "--print-path"], stdout=subprocess.PIPE, text=True,
                           check=True).stdout.strip()
 
 
-def check_prerequisites(target):
+def check_prerequisites():
+    """What a freestanding x86_64 build needs here (xen's configure checks it too)."""
     for prog, pkg in (("gcc", "gcc"), ("objcopy", "binutils")):
         if shutil.which(prog) is None:
-            raise _err(f"'{prog}' not found; sudo apt-get install {pkg} (or run scripts/setup)")
+            raise UserError(f"'{prog}' not found; sudo apt-get install {pkg} (or run scripts/setup)")
     if not glob.glob("/usr/src/newlib/newlib-*.tar.*"):
-        raise _err("newlib sources missing; sudo apt-get install newlib-source (or run scripts/setup)")
+        raise UserError("newlib sources missing; sudo apt-get install newlib-source (or run scripts/setup)")
 
 
-def cross_file(sysroot_dir, gcc_include):
-    """The Meson cross file for freestanding x86_64 (a pure function of its inputs)."""
+def configure(opts):
+    if getattr(opts, "sanitize", False):
+        raise UserError("--sanitize is for the unix target (ASan and UBSan need a host process)")
+    check_prerequisites()
+    return []
+
+
+def cross_file_text(sysroot_dir, gcc_include, target="kvm"):
+    """The Meson cross file for freestanding x86_64 images of `target` (kvm or xen: the same
+    build), a pure function of its inputs. Its mirc_target property tells mirc's meson.build
+    which backend to build, so a project of one's own needs no other option."""
     # newlib's headers, then gcc's own (stddef.h, stdarg.h, intrinsics), nothing from the host;
     # (gcc's through -idirafter: Meson drops -isystem for the compiler's default directories)
     c_args = ["-nostdinc", "-isystem", sysroot_dir + "/include", "-idirafter", gcc_include,
@@ -77,7 +85,9 @@ def cross_file(sysroot_dir, gcc_include):
               "-fstack-protector-strong", "-mstack-protector-guard=global"]
     link_args = ["-nostdlib", "-static", "-no-pie", "-Wl,--gc-sections",
                  "-Wl,-n", "-Wl,-z,noexecstack", "-Wl,--build-id=none"]
-    return f"""# Generated by `mirc configure -t kvm`; do not edit.
+    return f"""# Generated by `mirc cross-file -t {target}` (and `mirc configure -t {target}`): the
+# freestanding x86_64 build of mirc's {target} images. Use it with mirc as a Meson subproject:
+#   meson setup BUILD --cross-file THIS_FILE
 [binaries]
 c = 'gcc'
 ar = 'gcc-ar'
@@ -87,11 +97,12 @@ objcopy = 'objcopy'
 [built-in options]
 b_staticpic = false
 b_pie = false
-c_args = {c_args!r}
-c_link_args = {link_args!r}
+c_args = {meson_list(c_args)}
+c_link_args = {meson_list(link_args)}
 
 [properties]
-mirc_sysroot = {sysroot_dir!r}
+mirc_target = {meson_str(target)}
+mirc_sysroot = {meson_str(sysroot_dir)}
 needs_exe_wrapper = true
 
 [host_machine]
@@ -102,28 +113,35 @@ endian = 'little'
 """
 
 
-def meson_setup_args(target, tdir, root):
-    sr = sysroot(root)
-
-    def gcc_dir(name):
-        return subprocess.run(["gcc", f"-print-file-name={name}"], stdout=subprocess.PIPE, text=True,
-                              check=True).stdout.strip()
-    path = os.path.join(tdir, "cross-kvm.ini")
-    with open(path, "w") as f:
-        f.write(cross_file(sr, gcc_dir("include")))
-    return ["--cross-file", path]
+def gcc_include():
+    """gcc's own header directory (stddef.h, stdarg.h, intrinsics)."""
+    return subprocess.run(["gcc", "-print-file-name=include"], stdout=subprocess.PIPE, text=True,
+                          check=True).stdout.strip()
 
 
-def meson_tail(target, m):
+def cross_file(root, target="kvm"):
+    return cross_file_text(sysroot(root), gcc_include(), target)
+
+
+def meson_tail(m):
     # `<name>` keeps symbols and debug info (gdb, addr2line); `<name>.kvm` is what QEMU boots.
     return f"""objcopy = find_program('objcopy')
-custom_target('image', input: app, output: {m.name + '.kvm'!r}, build_by_default: true,
+custom_target('image', input: app, output: {meson_str(m.name + '.kvm')}, build_by_default: true,
   command: [objcopy, '--strip-all', '@INPUT@', '@OUTPUT@'])
 """
 
 
-def image_path(cfg):
+def image(cfg):
     return os.path.join(cfg["build"], cfg["name"] + ".kvm")
+
+
+def build(cfg):
+    mesonproj.compile(cfg)
+    return image(cfg)
+
+
+def package(cfg, m):
+    raise targets.not_yet("mirc package for kvm (an OCI image for urunc)")
 
 
 # ---- run --------------------------------------------------------------------
@@ -153,20 +171,18 @@ def boot_cmdline(app_args, quiet=False, extra=()):
     return " ".join(words + [shlex.quote(a) for a in app_args])
 
 
-def _hostfwd(spec):
-    """'8080:80' or 'udp:53:53' -> 'tcp::8080-:80'."""
-    proto, rest = ("tcp", spec)
-    if spec.startswith(("tcp:", "udp:")):
-        proto, rest = spec.split(":", 1)
-    host, guest = rest.split(":")
-    return f"{proto}::{host}-:{guest}"
+def hostfwds(d, specs):
+    """QEMU's hostfwd values for a user-mode NIC's forwards: '8080:80' -> tcp::8080-:80 and
+    udp::8080-:80 (no protocol: both, as the unix socket stack publishes), 'udp:53:53' -> one."""
+    return [f"{p}::{host}-:{guest}" for protos, host, guest in forwards(specs, f"net '{d.name}': port forward")
+            for p in protos]
 
 
 def _hostport(v):
     """'H:P' or '[V6]:P' -> (host, port); the manifest checked it, an override too."""
     hp = mf.parse_hostport(v)
     if hp is None:
-        raise _err(f"'{v}' is not HOST:PORT (a host name, IPv4 address or [IPv6 address], and a port)")
+        raise UserError(f"'{v}' is not HOST:PORT (a host name, IPv4 address or [IPv6 address], and a port)")
     return hp
 
 
@@ -186,28 +202,21 @@ def net_args(d, s, pci, publish=(), dgram_fd=None):
     nid = f"net-{d.name}"
     mode = net_mode(s)
     if mode == "user":
-        fwd = list(s.get("hostfwd", [])) + list(publish)
-        for f in fwd:
-            if not re.fullmatch(r"(tcp:|udp:)?\d{1,5}:\d{1,5}", f):
-                raise _err(f"net '{d.name}': port forward '{f}' is not [tcp:|udp:]HOSTPORT:GUESTPORT")
-        netdev = f"user,id={nid}" + "".join(f",hostfwd={_hostfwd(f)}" for f in fwd)
+        fwd = hostfwds(d, list(s.get("hostfwd", [])) + list(publish))
+        netdev = f"user,id={nid}" + "".join(f",hostfwd={f}" for f in fwd)
     elif mode == "tap":
-        if "ifname" not in s:
-            raise _err(f"net '{d.name}': tap needs ifname in mirc.toml, or --net {d.name}=tap,ifname=tap0")
-        netdev = f"tap,id={nid},ifname={spec.escape(s['ifname'])},script=no,downscript=no"
+        netdev = f"tap,id={nid},ifname={spec.escape(need_tap(d, s, exists=False))},script=no,downscript=no"
     elif mode == "dgram":
-        if "local" not in s or "remote" not in s:
-            raise _err(f"net '{d.name}': dgram needs local and remote (HOST:PORT) in mirc.toml, or "
-                       f"--net {d.name}=dgram,local=127.0.0.1:5000,remote=127.0.0.1:5001")
-        lh, lp = _hostport(s["local"])
-        rh, rp = _hostport(s["remote"])
+        local, remote = need_dgram(d, s)
+        lh, lp = _hostport(local)
+        rh, rp = _hostport(remote)
         if dgram_fd is not None:
             netdev = f"dgram,id={nid},local.type=fd,local.str={int(dgram_fd)}"
         else:
             netdev = (f"dgram,id={nid},local.type=inet,local.host={spec.escape(lh)},local.port={lp},"
                       f"remote.type=inet,remote.host={spec.escape(rh)},remote.port={rp}")
     else:
-        raise _err(f"net '{d.name}': mode '{mode}' is not available on kvm (use user, tap or dgram)")
+        raise UserError(f"net '{d.name}': mode '{mode}' is not available on kvm (use {', '.join(mf.NET_MODES['kvm'])})")
     dev = ("virtio-net-pci" if pci else "virtio-net-device") + f",netdev={nid}"
     if "mac" in s:
         dev += f",mac={spec.escape(s['mac'])}"
@@ -229,12 +238,12 @@ def block_args(d, s, path, pci):
     return ["-drive", drive, "-device", dev]
 
 
-def qemu_argv(img, topts, devices, app_args, *, kvm_ok, quiet=False, gdb=False, publish=(),
+def qemu_argv(img, topts, devs, app_args, *, kvm_ok, quiet=False, gdb=False, publish=(),
               extra_boot=(), kvm_debuggable=True, dgram_fds=None):
     """QEMU's argv for image img.
 
     topts: [target.kvm] of the manifest (machine, memory, accel, cpu).
-    devices: (Device, settings, backing file or None) in manifest order.
+    devs: (Device, settings, backing file or None) in manifest order.
     kvm_ok: whether /dev/kvm is usable (decides accel = auto).
     kvm_debuggable: whether QEMU's gdb stub can stop a KVM guest here (with
     gdb and accel = auto, TCG is used when it cannot).
@@ -245,8 +254,8 @@ def qemu_argv(img, topts, devices, app_args, *, kvm_ok, quiet=False, gdb=False, 
     if accel == "auto":
         accel = "kvm" if kvm_ok and (kvm_debuggable or not gdb) else "tcg"
     elif accel == "kvm" and not kvm_ok:
-        raise _err("accel = \"kvm\" in mirc.toml but /dev/kvm is not usable here; "
-                   "set accel = \"auto\" or \"tcg\", or fix the permissions of /dev/kvm")
+        raise UserError("accel = \"kvm\" in mirc.toml but /dev/kvm is not usable here; "
+                        "set accel = \"auto\" or \"tcg\", or fix the permissions of /dev/kvm")
     cpu = topts.get("cpu") or (CPU_KVM if accel == "kvm" else CPU_TCG)
     mem = mf.parse_size(topts.get("memory", DEFAULT_MEMORY))
     pci = machine != "microvm"
@@ -257,10 +266,10 @@ def qemu_argv(img, topts, devices, app_args, *, kvm_ok, quiet=False, gdb=False, 
     argv = [QEMU, "-M", m_opts, "-accel", accel, "-cpu", cpu, "-m", f"{mem // (1 << 20)}M",
             "-bios", QBOOT, "-nodefaults", "-no-user-config", "-display", "none",
             "-serial", "stdio", "-no-reboot", "-device", DEBUG_EXIT]
-    user_nics = [d for d, s, _ in devices if d.kind == "net" and net_mode(s) == "user"]
+    user_nics = [d for d, s, _ in devs if d.kind == "net" and net_mode(s) == "user"]
     if publish and not user_nics:
-        raise _err("-p/--publish needs a NIC in user mode (mode = \"user\" in mirc.toml, or --net NAME=user)")
-    for d, s, path in devices:
+        raise UserError("-p/--publish needs a NIC in user mode (mode = \"user\" in mirc.toml, or --net NAME=user)")
+    for d, s, path in devs:
         if d.kind == "net":
             argv += net_args(d, s, pci, publish if user_nics and d is user_nics[0] else (),
                              (dgram_fds or {}).get(d.name))
@@ -285,7 +294,7 @@ def decode_status(rc):
     return None
 
 
-def dgram_sockets(devices):
+def dgram_sockets(devs):
     """({NIC name: socket}, None) for the dgram NICs, or ({}, (NIC name, reason)).
 
     Each socket is bound to the NIC's local address and connected to its remote one, for
@@ -301,7 +310,7 @@ def dgram_sockets(devices):
         for so in socks.values():
             so.close()
         return {}, (name, why)
-    for d, s, _ in devices:
+    for d, s, _ in devs:
         if d.kind != "net" or net_mode(s) != "dgram" or "local" not in s or "remote" not in s:
             continue
         local, remote = _hostport(s["local"]), _hostport(s["remote"])
@@ -332,47 +341,48 @@ def dgram_sockets(devices):
     return socks, None
 
 
-def run_command(cfg, m, img, over, a, app_args):
+def run(cfg, m, img, over, a, app_args):
+    if getattr(a, "stack", None):
+        raise UserError("--stack is for the unix target; kvm always runs lwIP")
     if shutil.which(QEMU) is None:
-        raise _err(f"{QEMU} not found; run scripts/setup (QEMU >= 10 from backports)")
+        raise UserError(f"{QEMU} not found; run scripts/setup (QEMU >= 10 from backports)")
     if not os.path.exists(QBOOT):
-        raise _err(f"{QBOOT} missing; run scripts/setup (qemu-system-x86 from backports)")
+        raise UserError(f"{QBOOT} missing; run scripts/setup (qemu-system-x86 from backports)")
     devs = []
-    for d, s in targets.device_settings(m, "kvm", over):
-        path = targets.block_file(m, d, s, explicit=targets.explicit_file(over, d)) if d.kind == "block" else None
+    for d, s in device_settings(m, "kvm", over):
+        path = block_file(m, d, s, explicit=explicit_file(over, d)) if d.kind == "block" else None
+        if d.kind == "net" and net_mode(s) == "tap":
+            need_tap(d, s, exists=not a.dry_run)
         devs.append((d, s, path))
     topts = dict(m.targets.get("kvm", {}))
     env_accel = os.environ.get("MIRC_KVM_ACCEL")
     if env_accel:
         if env_accel not in ("auto", "kvm", "tcg"):
-            raise _err(f"MIRC_KVM_ACCEL={env_accel}: expected auto, kvm or tcg")
+            raise UserError(f"MIRC_KVM_ACCEL={env_accel}: expected auto, kvm or tcg")
         topts["accel"] = env_accel
     socks, bad = ({}, None) if a.dry_run else dgram_sockets(devs)
     if bad:
         # what the unix target does when a device cannot be attached: stop the boot, status 255
-        def refuse(rc):
-            _say(f"cannot attach net device '{bad[0]}' declared in mirc.toml: {bad[1]}")
-            return 255
-        return [sys.executable, "-c", "pass"], refuse, []
+        return refuse("net", *bad)
     argv = qemu_argv(img, topts, devs, app_args, kvm_ok=kvm_usable(),
                      quiet=a.quiet, gdb=a.gdb, publish=a.publish, kvm_debuggable=kvm_debuggable(),
                      dgram_fds={n: so.fileno() for n, so in socks.items()})
     if a.dry_run and any(d.kind == "net" and net_mode(s) == "dgram" for d, s, _ in devs):
-        _say("note: this inet form of -netdev dgram takes frames from any sender; mirc run itself "
-             "gives QEMU a socket connected to the remote address (local.type=fd), which takes "
-             "only the remote's")
+        say("note: this inet form of -netdev dgram takes frames from any sender; mirc run itself "
+            "gives QEMU a socket connected to the remote address (local.type=fd), which takes "
+            "only the remote's")
     if a.gdb and not a.dry_run:
         dbg = img[:-len(".kvm")] if img.endswith(".kvm") else img
         accel = argv[argv.index("-accel") + 1]
-        _say(f"QEMU ({accel.upper()}) waits for a debugger: gdb -ex 'target remote :1234' "
-             f"{os.path.relpath(dbg)}")
+        say(f"QEMU ({accel.upper()}) waits for a debugger: gdb -ex 'target remote :1234' "
+            f"{os.path.relpath(dbg)}")
 
     def decode(rc):
         st = decode_status(rc)
         if st is None:
-            raise _err(f"{QEMU} failed with exit status {rc} before the unikernel reported one "
-                       "(its message is above)")
+            raise UserError(f"{QEMU} failed with exit status {rc} before the unikernel reported one "
+                            "(its message is above)")
         if rc == 0 and not a.quiet:
-            _say("the guest stopped without an exit status (abort, power-off or reset): status 255")
+            say("the guest stopped without an exit status (abort, power-off or reset): status 255")
         return st
     return argv, decode, list(socks.values())

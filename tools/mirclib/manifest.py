@@ -13,6 +13,10 @@ STACKS = ("lwip", "socket")  # [target.unix] stack: libs/tcpip over NICs, or on 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 DEV_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,30}$")
 NET_MODES = {"unix": ("dgram", "tap"), "kvm": ("user", "tap", "dgram"), "xen": ("bridge",)}
+# A port forward, `mirc run -p` and a user-mode NIC's hostfwd: [tcp:|udp:]HOSTPORT:GUESTPORT;
+# without a protocol both TCP and UDP are forwarded (as the unix socket stack publishes a port)
+FORWARD_RE = re.compile(r"(?:(tcp|udp):)?(\d{1,5}):(\d{1,5})")
+FORWARD_SYNTAX = "[tcp:|udp:]HOSTPORT:PORT"
 MACHINES = ("microvm", "pc", "q35")
 
 
@@ -45,9 +49,18 @@ class Manifest:
     cflags: list
     devices: list
     targets: dict  # target -> option dict
+    text: str = ""  # the manifest's text, for the line of a key in later checks
 
     def devices_of(self, kind):
         return [d for d in self.devices if d.kind == kind]
+
+
+def parse_forward(v):
+    """'8080:80' -> (("tcp", "udp"), 8080, 80); 'udp:53:53' -> (("udp",), 53, 53); None if malformed."""
+    m = FORWARD_RE.fullmatch(v) if isinstance(v, str) else None
+    if not m or not all(0 < int(x) < 65536 for x in m.groups()[1:]):
+        return None
+    return ((m.group(1),) if m.group(1) else ("tcp", "udp")), int(m.group(2)), int(m.group(3))
 
 
 def parse_size(v):
@@ -61,6 +74,19 @@ def parse_size(v):
         return None
     mult = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}[m.group(2).lower()]
     return int(m.group(1)) * mult
+
+
+# TOML's words for the types a manifest holds, for messages (not Python's "str" and "dict")
+TYPE_NAMES = {str: "a string", dict: "a table", bool: "a boolean", int: "an integer", list: "a list",
+              float: "a number"}
+
+
+def type_name(value):
+    """'a string', 'a table'... for value, as TOML calls it (a date is 'a date')."""
+    for t in (bool, int, float, str, list, dict):  # bool first: it is an int in Python
+        if isinstance(value, t):
+            return TYPE_NAMES[t]
+    return "a date"
 
 
 class _Checker:
@@ -78,6 +104,8 @@ class _Checker:
                 cur = re.sub(r"\s*\.\s*", ".", m.group(1)).replace('"', "")
                 if cur == table:
                     hdr = i
+                if key is not None and cur == (table + "." if table else "") + key:
+                    return i  # the key is a table of its own: [target.qemu]
                 continue
             m = re.match(r'^"?([A-Za-z0-9_.-]+)"?\s*=', ln)
             if not m:
@@ -106,9 +134,9 @@ class _Checker:
                 self.fail(table, key, f"must be a list of strings ({what})")
         elif kind is int:
             if isinstance(value, bool) or not isinstance(value, int):
-                self.fail(table, key, f"must be an integer ({what})")
+                self.fail(table, key, f"must be an integer ({what}), not {type_name(value)}")
         elif not isinstance(value, kind):
-            self.fail(table, key, f"must be a {kind.__name__} ({what})")
+            self.fail(table, key, f"must be {TYPE_NAMES[kind]} ({what}), not {type_name(value)}")
         return value
 
 
@@ -185,8 +213,9 @@ def _check_net(c, table, d, keys, target):
         elif k == "hostfwd":
             c.want(table, k, v, list, 'e.g. ["8080:80"]')
             for f in v:
-                if not re.fullmatch(r"(tcp:|udp:)?\d{1,5}:\d{1,5}", f):
-                    c.fail(table, k, f"'{f}' is not [tcp:|udp:]HOSTPORT:GUESTPORT")
+                if parse_forward(f) is None:
+                    c.fail(table, k, f"'{f}' is not {FORWARD_SYNTAX} (ports 1..65535; TCP and UDP "
+                           "when no protocol is given)")
 
 
 def _check_block(c, table, keys, dname, explicit=False):
@@ -237,10 +266,11 @@ def check_override(kind, dname, keys, option):
         _check_block(c, "", keys, dname, explicit=True)
 
 
-def load(path):
-    """Reads and validates a manifest; raises ManifestError with a located message."""
+def load(path, target=None):
+    """Reads and validates a manifest; raises ManifestError with a located message.
+    target: also check what only that target can tell (check_target)."""
     path = os.path.abspath(path)
-    shown = os.path.relpath(path) if not os.path.relpath(path).startswith("../..") else path
+    shown = _shown(path)
     try:
         with open(path, "rb") as f:
             raw = f.read()
@@ -331,7 +361,7 @@ def load(path):
     for t, opts in tt.items():
         if t not in TARGETS:
             c.unknown("target", t, TARGETS)
-        c.want("target", t, opts, dict, "a table")
+        c.want("target", t, opts, dict, f"[target.{t}] options")
         for k, v in opts.items():
             if k not in TARGET_KEYS[t]:
                 c.unknown(f"target.{t}", k, TARGET_KEYS[t] or {"(none yet)"})
@@ -352,7 +382,36 @@ def load(path):
                     c.fail(f"target.{t}", k, "needs libs = [\"tcpip\"]")
         targets[t] = dict(opts)
 
-    return Manifest(path, appdir, name, sources, libs, args, cflags, devices, targets)
+    m = Manifest(path, appdir, name, sources, libs, args, cflags, devices, targets, text)
+    if target is not None:
+        check_target(m, target)
+    return m
+
+
+def check_target(m, target):
+    """What only the target being built can tell: each NIC's mode must be one it has.
+
+    A mode under [devices.NAME.TARGET] was checked by load(); a mode at the base level
+    applies to every target that has it, so `mode = "bridge"` there stops `mirc configure
+    -t unix` here, at its line, rather than `mirc run`. On xen every NIC is a vif on a
+    bridge: a base mode is for the other targets and xen's own section alone counts.
+    """
+    if target == "xen":
+        return
+    c = _Checker(_shown(m.path), m.text)
+    for d in m.devices_of("net"):
+        mode = d.opts.get("mode")
+        if mode is None or "mode" in d.per_target.get(target, {}) or mode in NET_MODES[target]:
+            continue
+        has = [t for t in TARGETS if mode in NET_MODES[t]]
+        c.fail(f"devices.{d.name}", "mode", f"'{mode}' is a mode of {' and '.join(has)}, not of {target} "
+               f"({', '.join(NET_MODES[target])}): set it per target, e.g. [devices.{d.name}.{has[0]}] "
+               f"mode = \"{mode}\", and [devices.{d.name}.{target}] mode = \"{NET_MODES[target][0]}\"")
+
+
+def _shown(path):
+    """path as messages name it: relative to the current directory unless that is far away."""
+    return os.path.relpath(path) if not os.path.relpath(path).startswith("../..") else path
 
 
 def c_string(s):

@@ -1,4 +1,5 @@
-"""Device specs and QEMU option strings: one escaping rule, QEMU's own.
+"""Device specs and QEMU option strings: one escaping rule, QEMU's own; and string
+literals for the files mirc writes (Meson's, xl's).
 
 A spec is items separated by commas (`dgram,local=H:P,remote=H:P`); a comma
 inside a value is written twice (`file=my,,disk.img` is the file `my,disk.img`).
@@ -29,3 +30,17 @@ def split(spec):
         i += 1
     items.append("".join(cur))
     return items
+
+
+def quote(value, q):
+    """value as a string literal in quotes q (Meson: ', xl: "): backslash and q escaped,
+    control characters as \\xHH, which both read."""
+    out = []
+    for ch in str(value):
+        if ch in "\\" + q:
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    return q + "".join(out) + q

@@ -1,46 +1,47 @@
 """The xen target: a PVH ELF that Xen boots as a domU, described by an xl domain config.
 
-configure writes the Meson cross file (the same freestanding x86_64 build as
-kvm); build strips the image to <name>.xen and writes <name>.xl beside it,
-the domain config for the manifest's defaults; `mirc run -t xen` writes
-<name>.run.xl with the run's arguments and devices, then
+The image is kvm's freestanding x86_64 build (kvm.cross_file with target "xen");
+build strips it to <name>.xen and writes <name>.xl beside it, the domain config
+for the manifest's defaults; `mirc run -t xen` writes <name>.run.xl with the
+run's arguments and devices, then
 
 * where `xl` exists (a Xen dom0): `xl create -c` it, wait until the domain
   shuts down, read the exit status, `xl destroy` it, and exit with the status;
 * with --emulated, or MIRC_XEN=emulated in the environment: hand the image,
-  the config and the files it names to the Xen-in-QEMU test host
-  (tools/mirclib/xenhost.py, below);
+  the config and the files it names to an emulated Xen host's runner (below);
 * otherwise: say exactly what to run on a Xen host.
 
 xl_config() is a pure function of its inputs, so other tools (the test host,
 unit tests) can write the same config.
 
 The exit status as the toolstack sees it (backends/xen/README.md): the guest
-writes its status (0..126) to data/mirc-exit-status in its own xenstore
-directory, /local/domain/<domid>/data/mirc-exit-status, then shuts down with
+writes its status (0..126) to STATUS_KEY in its own xenstore directory,
+/local/domain/<domid>/data/mirc-exit-status, then shuts down with
 SCHEDOP_shutdown, reason poweroff; an abort (status 255, a fault, a panic)
 shuts down with reason crash and may write nothing. The config says
 on_poweroff = on_crash = "preserve", so the domain stays (state "s" or "c" in
 `xl list`) until the runner has read the key and run `xl destroy`.
 
-The contract with tools/mirclib/xenhost.py (the emulated runner):
+The emulated runner is test infrastructure, not part of mirc: the program
+MIRC_XENHOST names, by default tests/xenhost/xenhost.py of the tree mirc is
+in (the Xen-in-QEMU host, tests/xenhost/README.md). mirc runs it as
 
-    run_guest(image, xl_cfg_text, files, timeout) -> (status, console_text)
+    RUNNER run IMAGE CONFIG --files INFO.json [--timeout SECONDS]
 
-    image        host path of the PVH image (the config's `kernel` names it)
-    xl_cfg_text  the domain config from xl_config(); it names the kernel and
+    IMAGE        host path of the PVH image (the config's `kernel` names it)
+    CONFIG       the domain config from xl_config(), naming the kernel and
                  every disk by its host path
-    files        one dict per host file the config names, in config order:
-                 {"role": "kernel"} or {"role": "disk", "vdev": "xvda",
-                 "sector_size": 512, "read_only": False}, each with "path"
-                 (the host path as written in the config); the runner makes
-                 them visible in dom0 and rewrites the paths
-    timeout      seconds for the whole guest run (None: no limit)
-    returns      the app's status (0..126 from xenstore after a poweroff,
-                 255 after a crash) and the guest's console output, which it
-                 also streams to stdout as it arrives. It raises an exception
-                 with a one-line, user-facing message when the host cannot
-                 run the guest.
+    INFO.json    {"files": [...]}: one dict per host file the config names, in
+                 config order: {"role": "kernel"} or {"role": "disk", "vdev":
+                 "xvda", "sector_size": 512, "read_only": false}, each with
+                 "path" (as written in the config); the runner makes them
+                 visible to its dom0 and rewrites the paths
+    stdout       the guest's console, as it arrives
+    stderr       the runner's own lines, "xenhost: ..."; the reason it failed
+                 starts with "xenhost: error: " (xl's refusal, a timeout)
+    exit status  the app's (0..126 after a poweroff, 255 after a crash);
+                 RUNNER_UNAVAILABLE when this machine cannot run the host,
+                 RUNNER_FAILED when the guest did not run or timed out
 """
 import json
 import os
@@ -53,21 +54,29 @@ import time
 
 from . import kvm
 from . import manifest as mf
+from . import mesonproj
 from . import targets
+from .devices import block_file, explicit_file, refuse, refused
+from .devices import settings as device_settings
+from .mesonproj import meson_str
+from .proc import spawn, wait
+from .spec import quote
+from .ui import UserError, say
 
-DEFAULT_MEMORY = "64M"
+DEFAULT_MEMORY = kvm.DEFAULT_MEMORY
 DEFAULT_BRIDGE = "xenbr0"
+# The app's exit status, under the domain's xenstore directory. The guest writes it
+# (XEN_EXIT_STATUS_KEY in backends/xen, checked equal by tests/cli); runners read it.
 STATUS_KEY = "data/mirc-exit-status"
-# what the helper process exits with when it, not the app, failed (apps use 0..126 and 255)
+# What a runner exits with when it, not the app, failed (apps use 0..126 and 255)
+RUNNER_UNAVAILABLE = 253
 RUNNER_FAILED = 254
 # seconds a guest may run on the emulated host (MIRC_XEN_TIMEOUT overrides; 0: no limit)
 EMULATED_TIMEOUT = 300
 TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _err(msg):
-    from .cli import UserError
-    return UserError(msg)
+# The emulated Xen host's runner in a mirc source tree (MIRC_XENHOST names another)
+TREE_RUNNER = os.path.join(os.path.dirname(TOOLS), "tests", "xenhost", "xenhost.py")
+SANITIZE = False
 
 
 # ---- configure and build ----------------------------------------------------
@@ -80,73 +89,65 @@ def xen_headers():
     return None
 
 
-def check_prerequisites(target):
-    kvm.check_prerequisites(target)
+def configure(opts):
+    kvm.configure(opts)
     if xen_headers() is None:
-        raise _err("the Xen public headers are missing; sudo apt-get install libxen-dev (or run "
-                   "scripts/setup), or set MIRC_XEN_INCLUDE to the directory holding xen/")
+        raise UserError("the Xen public headers are missing; sudo apt-get install libxen-dev (or run "
+                        "scripts/setup), or set MIRC_XEN_INCLUDE to the directory holding xen/")
+    return []
 
 
-def cross_file(sysroot_dir, gcc_include):
-    """The Meson cross file: the freestanding x86_64 one the kvm target uses."""
-    return kvm.cross_file(sysroot_dir, gcc_include).replace("mirc configure -t kvm", "mirc configure -t xen")
+def cross_file(root):
+    return kvm.cross_file(root, target="xen")
 
 
-def meson_setup_args(target, tdir, root):
-    sr = kvm.sysroot(root)
-    inc = subprocess.run(["gcc", "-print-file-name=include"], stdout=subprocess.PIPE, text=True,
-                         check=True).stdout.strip()
-    path = os.path.join(tdir, "cross-xen.ini")
-    with open(path, "w") as f:
-        f.write(cross_file(sr, inc))
-    return ["--cross-file", path]
-
-
-def meson_tail(target, m):
+def meson_tail(m):
     # `<name>` keeps symbols (gdb, addr2line); `<name>.xen` is what Xen boots; `<name>.xl` its config.
     writer = ("import sys; sys.path.insert(0, sys.argv[1]); from mirclib import xen; "
               "sys.exit(xen.build_config_main(sys.argv[2:]))")
+    deps = [os.path.join(TOOLS, "mirclib", f) for f in ("xen.py", "kvm.py", "manifest.py")]
     return f"""objcopy = find_program('objcopy')
-xen_image = custom_target('image', input: app, output: {m.name + '.xen'!r}, build_by_default: true,
+xen_image = custom_target('image', input: app, output: {meson_str(m.name + '.xen')}, build_by_default: true,
   command: [objcopy, '--strip-all', '@INPUT@', '@OUTPUT@'])
-custom_target('xl-config', input: 'app/mirc.toml', output: {m.name + '.xl'!r}, build_by_default: true,
-  command: [find_program('python3'), '-c', {writer!r}, {TOOLS!r}, '@INPUT@', xen_image.full_path(),
-    '@OUTPUT@'],
-  depend_files: [{os.path.join(TOOLS, 'mirclib', 'xen.py')!r}, {os.path.join(TOOLS, 'mirclib', 'manifest.py')!r}])
+custom_target('xl-config', input: 'app/mirc.toml', output: {meson_str(m.name + '.xl')}, build_by_default: true,
+  command: [find_program('python3'), '-c', {meson_str(writer)}, {meson_str(TOOLS)}, '@INPUT@',
+    xen_image.full_path(), '@OUTPUT@'],
+  depend_files: {mesonproj.meson_list(deps)})
 """
 
 
-def image_path(cfg):
+def image(cfg):
     return os.path.join(cfg["build"], cfg["name"] + ".xen")
+
+
+def build(cfg):
+    mesonproj.compile(cfg)
+    return image(cfg)
+
+
+def package(cfg, m):
+    raise targets.not_yet("mirc package for xen")
 
 
 # ---- the domain config --------------------------------------------------------
 
 def xl_string(s):
     """s as an xl config string: double quotes, with \\ and \" escaped and controls as \\xHH."""
-    out = []
-    for ch in s:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
+    return quote(s, '"')
 
 
 def memory_mib(topts):
     """[target.xen] memory in whole MiB (rounded up), default 64."""
     size = mf.parse_size(topts.get("memory", DEFAULT_MEMORY))
     if size is None:
-        raise _err(f"[target.xen] memory '{topts.get('memory')}' is not a size like \"64M\"")
+        raise UserError(f"[target.xen] memory '{topts.get('memory')}' is not a size like \"64M\"")
     return max(1, -(-size // (1 << 20)))
 
 
 def vdev(index):
     """The virtual device of the index-th disk: xvda, xvdb, ... (device ids 51712 + 16 * index)."""
     if not 0 <= index < 26:
-        raise _err(f"disk #{index + 1}: xl names at most 26 disks xvda..xvdz")
+        raise UserError(f"disk #{index + 1}: xl names at most 26 disks xvda..xvdz")
     return "xvd" + chr(ord("a") + index)
 
 
@@ -224,9 +225,9 @@ def config_files(image, devices):
 
 def _devices(m, over, create):
     out = []
-    for d, s in targets.device_settings(m, "xen", over):
+    for d, s in device_settings(m, "xen", over):
         if d.kind == "block":
-            path = (targets.block_file(m, d, s, explicit=targets.explicit_file(over, d)) if create
+            path = (block_file(m, d, s, explicit=explicit_file(over, d)) if create
                     else os.path.join(m.dir, s.get("file", "")))
         else:
             path = None
@@ -254,15 +255,32 @@ def emulated_requested(a):
     return bool(getattr(a, "emulated", False)) or os.environ.get("MIRC_XEN") == "emulated"
 
 
-def run_command(cfg, m, img, over, a, app_args):
-    if a.gdb:
-        raise _err("--gdb is not available on xen yet; debug the same app on kvm (mirc configure -t kvm)")
-    if a.publish:
-        raise _err("-p/--publish is for kvm user networking; on xen the NIC is on a dom0 bridge")
+def emulated_runner():
+    """The emulated Xen host's runner: MIRC_XENHOST, else this tree's tests/xenhost/xenhost.py."""
+    given = os.environ.get("MIRC_XENHOST")
+    path = given or TREE_RUNNER
+    if os.path.isfile(path) and os.access(path, os.X_OK):
+        return path
+    if given:
+        raise UserError(f"MIRC_XENHOST={given}: not an executable file; point it at the emulated Xen "
+                        "host's runner (tests/xenhost/xenhost.py in a mirc source tree)")
+    raise UserError("no emulated Xen host here: it is test infrastructure of the mirc source tree "
+                    f"(tests/xenhost), not found at {TREE_RUNNER}; set MIRC_XENHOST to its runner, or "
+                    "run on a Xen host (mirc run -t xen without --emulated)")
+
+
+def run(cfg, m, img, over, a, app_args):
+    for flag, why in (("gdb", "--gdb is not available on xen yet; debug the same app on kvm "
+                       "(mirc configure -t kvm)"),
+                      ("publish", "-p/--publish is for kvm user networking; on xen the NIC is on a "
+                       "dom0 bridge"),
+                      ("stack", "--stack is for the unix target; xen always runs lwIP")):
+        if getattr(a, flag, None):
+            raise UserError(why)
     for dname, o in over.items():
         if o.get("mode", "bridge") != "bridge":
-            raise _err(f"--net {dname}={o['mode']}...: on xen a NIC is a vif on a dom0 bridge; use "
-                       f"--net {dname}=bridge[,bridge=xenbr0][,mac=...][,mtu=...]")
+            raise UserError(f"--net {dname}={o['mode']}...: on xen a NIC is a vif on a dom0 bridge; use "
+                            f"--net {dname}=bridge[,bridge=xenbr0][,mac=...][,mtu=...]")
     devs = _devices(m, over, create=True)
     topts = m.targets.get("xen", {})
     name = f"mirc-{m.name}-{os.getpid()}"
@@ -271,23 +289,24 @@ def run_command(cfg, m, img, over, a, app_args):
     with open(cfg_path, "w") as f:
         f.write(text)
     if a.dry_run:
-        return ["xl", "create", "-c", cfg_path], lambda rc: rc
+        return ["xl", "create", "-c", cfg_path], lambda rc: rc, []
     helper = [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); from mirclib import xen; "
               "sys.exit(xen.helper_main(sys.argv[2:]))", TOOLS]
 
     def decode(rc):
         if rc == RUNNER_FAILED:
-            raise _err("the xen run failed before the unikernel reported a status (the reason is above)")
+            raise UserError("the xen run failed before the unikernel reported a status (the reason is above)")
         return rc
 
     if emulated_requested(a):
+        runner = emulated_runner()
         info_path = cfg_path + ".json"
         with open(info_path, "w") as f:
             json.dump({"files": config_files(img, devs), "devices": device_list(devs)}, f, indent=1)
-        return helper + ["emulated", img, cfg_path, info_path], decode
+        return helper + ["emulated", runner, img, cfg_path, info_path], decode, []
     if shutil.which("xl") is None:
         rel = os.path.relpath(cfg_path)
-        raise _err(
+        raise UserError(
             f"'xl' not found: this machine is not a Xen dom0. On a Xen host, with the image and disks "
             f"at the paths the config names, run: xl create -c {rel} ; then read the exit status with "
             f"xenstore-read /local/domain/$(xl domid {name})/{STATUS_KEY} (absent after a crash: 255) "
@@ -296,11 +315,7 @@ def run_command(cfg, m, img, over, a, app_args):
     for d in device_list(devs):  # xl would refuse the whole domain; name the device, as kvm does
         if d["kind"] == "net" and not os.path.isdir(f"/sys/class/net/{d['bridge']}/bridge"):
             return refuse("net", d["name"], f"bridge {d['bridge']} does not exist in this dom0")
-    return helper + ["xl", cfg_path, name], decode
-
-
-def _say(msg):
-    print(f"mirc: {msg}", file=sys.stderr, flush=True)
+    return helper + ["xl", cfg_path, name], decode, []
 
 
 def device_list(devices):
@@ -326,18 +341,6 @@ def unattached(error, devices):
             if line:
                 return "block", d["name"], line.strip()
     return None
-
-
-def refused_message(kind, name, why):
-    return f"cannot attach {kind} device '{name}' declared in mirc.toml: {why}"
-
-
-def refuse(kind, name, why):
-    """What kvm does when a device cannot be attached: say which, and stop with status 255."""
-    def decode(rc):
-        _say(refused_message(kind, name, why))
-        return 255
-    return [sys.executable, "-c", "pass"], decode
 
 
 def domain_state(name):
@@ -366,7 +369,7 @@ def xl_run(cfg_path, name, poll=0.2):
     try:
         console = subprocess.Popen(["xl", "create", "-c", cfg_path])
     except OSError as e:
-        _say(f"cannot run xl: {e.strerror}")
+        say(f"cannot run xl: {e.strerror}")
         return RUNNER_FAILED
     status = None
     try:
@@ -375,7 +378,7 @@ def xl_run(cfg_path, name, poll=0.2):
             st = domain_state(name)
             if st is None:
                 if console.poll() is not None:
-                    _say(f"xl create failed (exit status {console.returncode}; its message is above)")
+                    say(f"xl create failed (exit status {console.returncode}; its message is above)")
                     return RUNNER_FAILED
                 continue
             domid, flags = st
@@ -395,42 +398,51 @@ def xl_run(cfg_path, name, poll=0.2):
     return status
 
 
-def emulated_run(img, cfg_path, info_path, timeout=None):
-    """Runs the guest on the emulated Xen host (tools/mirclib/xenhost.py); returns the status."""
-    try:
-        from . import xenhost
-    except ImportError:
-        _say("the emulated Xen host (tools/mirclib/xenhost.py) is not in this tree yet; run on a "
-             "Xen host instead (see `mirc run -t xen` without --emulated)")
-        return RUNNER_FAILED
-    if not hasattr(xenhost, "run_guest"):
-        _say("tools/mirclib/xenhost.py has no run_guest(); update the tree")
-        return RUNNER_FAILED
-    with open(cfg_path) as f:
-        text = f.read()
+def emulated_run(runner, img, cfg_path, info_path, timeout=None):
+    """Runs the guest with the emulated Xen host's runner (see the module docstring); returns
+    the app's status. The runner's progress lines pass through as they come; its reason for
+    failing is held back, to be told as the device it names when it is one."""
     with open(info_path) as f:
         info = json.load(f)
+    cmd = [runner, "run", img, cfg_path, "--files", info_path]
+    if timeout:
+        cmd += ["--timeout", str(int(timeout))]
     try:
-        status, _ = xenhost.run_guest(img, text, info["files"], timeout)
-    except KeyboardInterrupt:
-        return 255
-    except Exception as e:  # the runner's failures are one-line messages for the user
-        bad = unattached(str(e), info["devices"])
-        if bad:  # as kvm: the boot stops, naming the device, status 255
-            _say(refused_message(*bad))
-            return 255
-        _say(f"emulated Xen host: {e}")
+        proc = spawn(cmd, stderr=subprocess.PIPE, text=True, errors="replace")
+    except UserError as e:
+        say(f"the emulated Xen host's runner: {e}")
         return RUNNER_FAILED
-    return status
+    held = []
+    while True:  # Ctrl-C reaches the runner too: it destroys the guest and exits 255
+        try:
+            for line in proc.stderr:
+                if held or line.startswith("xenhost: error: "):
+                    held.append(line)
+                else:
+                    sys.stderr.write(line)
+                    sys.stderr.flush()
+            break
+        except KeyboardInterrupt:
+            pass
+    rc = wait(proc)
+    why = "".join(held)
+    if rc == RUNNER_FAILED and unattached(why, info["devices"]):
+        # as kvm: the boot stops, naming the device, status 255
+        say(refused(*unattached(why, info["devices"])))
+        return 255
+    sys.stderr.write(why)
+    if rc == RUNNER_UNAVAILABLE:
+        say("the emulated Xen host cannot run on this machine (the reason is above)")
+        return RUNNER_FAILED
+    return rc
 
 
 def helper_main(argv):
-    """`mirc run -t xen`'s child process: xl CFG NAME | emulated IMAGE CFG INFO_JSON."""
+    """`mirc run -t xen`'s child process: xl CFG NAME | emulated RUNNER IMAGE CFG INFO_JSON."""
     if argv[:1] == ["xl"] and len(argv) == 3:
         return xl_run(argv[1], argv[2])
-    if argv[:1] == ["emulated"] and len(argv) == 4:
+    if argv[:1] == ["emulated"] and len(argv) == 5:
         t = os.environ.get("MIRC_XEN_TIMEOUT", str(EMULATED_TIMEOUT))
-        return emulated_run(argv[1], argv[2], argv[3], float(t) if float(t) > 0 else None)
-    _say(f"xen helper: bad arguments {shlex.join(argv)}")
+        return emulated_run(argv[1], argv[2], argv[3], argv[4], float(t) if float(t) > 0 else None)
+    say(f"xen helper: bad arguments {shlex.join(argv)}")
     return RUNNER_FAILED
-

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Runs xen images on the emulated Xen test host (tests/xenhost/): Debian's Xen 4.17
 with a Linux PV dom0, inside QEMU under TCG, booted once and reused by many guests.
 
@@ -15,7 +16,11 @@ app's exit status from xenstore (`STATUS_KEY`, relative to the domain's
 /local/domain/ID), destroys it and reports. The guest's PV console is logged by
 xenconsoled into the job directory and streamed from there as it grows.
 
-Python API (what `mirc run -t xen` on the emulated host uses):
+This is test infrastructure, not part of mirc: `mirc run -t xen --emulated` runs
+this file as a program (MIRC_XENHOST names it; by default this tree's copy),
+with the contract tools/mirclib/xen.py states; test suites import it.
+
+Python API (the test suites; `run` below wraps run_guest):
 
     res = xenhost.run_guest(image, xl_cfg_text, files=[disk paths], timeout=120,
                             stream=sys.stdout.buffer)
@@ -33,11 +38,12 @@ or the guest failed (xl create refused the config, the guest timed out): the
 message says what happened and where the logs are.
 
 Command line (exit status of `run`: the app's; 253 host unavailable; 254 the
-guest did not run or timed out):
+guest did not run or timed out, with the reason on stderr after "xenhost: error: "):
 
     xenhost.py start | stop | status
     xenhost.py exec 'COMMAND'             run a dom0 shell command
-    xenhost.py run IMAGE CONFIG [FILE...] [--timeout S]
+    xenhost.py run IMAGE CONFIG [FILE...] [--files INFO.json] [--timeout S]
+                                          INFO.json: {"files": [...]} as mirc writes it
 """
 import base64
 import contextlib
@@ -54,14 +60,17 @@ import sys
 import threading
 import time
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
-BUILD = os.path.join(TOP, "tests", "xenhost", "build")
-QEMU = "qemu-system-x86_64"
+HERE = os.path.dirname(os.path.realpath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+BUILD = os.path.join(HERE, "build")
+sys.path.insert(0, os.path.join(TOP, "tools"))
+# The app's exit status: the guest writes it (decimal) to STATUS_KEY of its own xenstore
+# directory, then calls SCHEDOP_shutdown(poweroff); dom0/xh reads the name from the share.
+# What this runner exits with when the guest did not run: the contract with mirc.
+from mirclib.kvm import QEMU  # noqa: E402
+from mirclib.xen import RUNNER_FAILED, RUNNER_UNAVAILABLE, STATUS_KEY  # noqa: E402
+
 QEMU_MIN = 10
-# The app's exit status: the guest writes it (decimal) to this key of its own
-# xenstore directory, then calls SCHEDOP_shutdown(poweroff) (backends/xen/platform.c,
-# tools/mirclib/xen.py). Read by dom0/xh, which has its own copy of the name.
-STATUS_KEY = "data/mirc-exit-status"
 # dom0 powers off after this many seconds without a request
 IDLE = int(os.environ.get("MIRC_XENHOST_IDLE", "300"))
 BOOT_TIMEOUT = 180
@@ -298,7 +307,7 @@ def _sector_scripts(cfg, sizes):
 
 
 def _file_list(files):
-    """[(host path, info dict)] from paths or tools/mirclib/xen.py's dicts ({"path", "role", ...})."""
+    """[(host path, info dict)] from paths or mirc's dicts ({"path", "role", ...}, tools/mirclib/xen.py)."""
     return [(f["path"], f) if isinstance(f, dict) else (f, {"path": f}) for f in files]
 
 
@@ -496,6 +505,8 @@ def _boot(hostdir, progress, by_session):
     tok = os.path.join(share, ".xh", "token")
     with open(os.open(tok, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
         f.write(token + "\n")
+    with open(os.path.join(share, ".xh", "status-key"), "w") as f:  # for dom0/xh
+        f.write(STATUS_KEY + "\n")
     serial_log = os.path.join(d, "serial.log")
     with contextlib.suppress(FileNotFoundError):
         os.remove(serial_log)
@@ -655,7 +666,7 @@ def run_guest(image, xl_cfg, files=(), timeout=120, stream=STDOUT, name=None, pr
 
     image: the PVH ELF. xl_cfg: the xl config text, naming host paths (the image,
     disk images) exactly as on a real Xen host. files: the other host files the
-    config names, as paths or as tools/mirclib/xen.py's dicts ({"path": ...,
+    config names, as paths or as mirc's dicts (tools/mirclib/xen.py) ({"path": ...,
     "role": "disk", "vdev": "xvdb", "sector_size": 4096, ...}); each (and image)
     is made visible to dom0 (a hard link, else a copy copied back after the run)
     and its path rewritten in the config; a disk whose sector_size is not 512
@@ -686,8 +697,15 @@ def main(argv):
     r.add_argument("image")
     r.add_argument("config", help="the xl config file")
     r.add_argument("files", nargs="*", help="files the config names (disk images)")
-    r.add_argument("--timeout", type=int, default=120)
+    r.add_argument("--files", dest="info", metavar="INFO.json",
+                   help='the files as mirc describes them: {"files": [{"path", "role", ...}]}')
+    r.add_argument("--timeout", type=int, default=120, help="seconds (0: no limit)")
     a = p.parse_args(argv)
+
+    def interrupt(sig, frame):  # mirc run passes SIGTERM/SIGHUP on: destroy the guest as for Ctrl-C
+        raise KeyboardInterrupt
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupt)
     try:
         if a.cmd == "start":
             h, started = ensure()
@@ -707,16 +725,22 @@ def main(argv):
         elif a.cmd == "run":
             with open(a.config) as f:
                 cfg = f.read()
-            res = run_guest(a.image, cfg, a.files, a.timeout, stream=sys.stdout.buffer)
+            files = list(a.files)
+            if a.info:
+                with open(a.info) as f:
+                    files += [x for x in json.load(f)["files"] if x.get("role") != "kernel"]
+            res = run_guest(a.image, cfg, files, a.timeout or None, stream=sys.stdout.buffer)
             if res.shutdown != "poweroff":
                 _say(f"the guest stopped with {res.shutdown}: status 255")
             return res.status
     except Unavailable as e:
-        _say(f"unavailable: {e}")
-        return 253
+        _say(f"error: unavailable: {e}")
+        return RUNNER_UNAVAILABLE
     except XenhostError as e:
-        _say(str(e))
-        return 254
+        _say(f"error: {e}")
+        return RUNNER_FAILED
+    except KeyboardInterrupt:
+        return 255
     return 0
 
 
